@@ -1,0 +1,144 @@
+"""Locate a judge's quotes in the transcript and keep only what is really there.
+
+Each proposed quote is searched turn by turn: exactly, then with case and whitespace normalised, then fuzzily with
+rapidfuzz above a threshold. What is stored is always the transcript's own text, so for every :class:`Evidence`
+``conversation.turns[e.turn].text[e.start:e.end] == e.quote`` holds. Quotes that cannot be located are dropped and
+counted; they are never shown as evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from rapidfuzz import fuzz
+
+from scorer.types import Conversation, Evidence, Judgement
+
+__all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "whole_turn"]
+
+FUZZY_THRESHOLD = 90.0
+"""Minimum rapidfuzz partial-ratio (0-100) for a fuzzy match to count."""
+MIN_FUZZY_CHARS = 12
+"""Quotes shorter than this must match exactly or after normalisation; short fuzzy matches are noise."""
+
+_SPEAKER_PREFIX = re.compile(r"^\s*(?:\[?\d+\]?\s*)?(agent|customer|system|bot|客服|客户)\s*[:：]\s*", re.I)
+_QUOTE_CHARS = "\"'“”‘’«»「」『』„"
+
+
+def is_valid(conversation: Conversation, evidence: Evidence) -> bool:
+    """True when the evidence's offsets select exactly its quote in the transcript."""
+    if evidence.turn >= len(conversation.turns) or evidence.end <= evidence.start:
+        return False
+    return conversation.turns[evidence.turn].text[evidence.start : evidence.end] == evidence.quote
+
+
+def whole_turn(conversation: Conversation, turn: int) -> Evidence:
+    """Evidence covering one whole turn (for judges that point at turns rather than quote them)."""
+    text = conversation.turns[turn].text
+    return Evidence(turn=turn, start=0, end=len(text), quote=text)
+
+
+def _clean(quote: str) -> str:
+    quote = _SPEAKER_PREFIX.sub("", quote.strip())
+    quote = quote.strip().strip(_QUOTE_CHARS).strip()
+    return quote.removesuffix("...").removesuffix("…").removeprefix("...").removeprefix("…").strip()
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """Casefolded text with whitespace runs collapsed, and for each output char its index in ``text``."""
+    out: list[str] = []
+    index: list[int] = []
+    in_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if not in_space and out:
+                out.append(" ")
+                index.append(i)
+            in_space = True
+            continue
+        in_space = False
+        for folded in ch.casefold():
+            out.append(folded)
+            index.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        index.pop()
+    return "".join(out), index
+
+
+def _span(conversation: Conversation, turn: int, start: int, end: int) -> Evidence | None:
+    text = conversation.turns[turn].text
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end <= start:
+        return None
+    return Evidence(turn=turn, start=start, end=end, quote=text[start:end])
+
+
+def locate_quote(
+    conversation: Conversation, quote: str, *, turns: Sequence[int] | None = None
+) -> Evidence | None:
+    """Find ``quote`` in the conversation (optionally only in ``turns``); None when it is not there."""
+    needle = _clean(quote)
+    if not needle:
+        return None
+    order = list(turns) if turns is not None else list(range(len(conversation.turns)))
+    for t in order:
+        pos = conversation.turns[t].text.find(needle)
+        if pos >= 0:
+            return _span(conversation, t, pos, pos + len(needle))
+    norm_needle, _ = _normalise(needle)
+    if not norm_needle:
+        return None
+    normalised = {t: _normalise(conversation.turns[t].text) for t in order}
+    for t, (norm_text, index) in normalised.items():
+        pos = norm_text.find(norm_needle)
+        if pos >= 0:
+            return _span(conversation, t, index[pos], index[pos + len(norm_needle) - 1] + 1)
+    if len(norm_needle) < MIN_FUZZY_CHARS:
+        return None
+    best: tuple[float, int, int, int] | None = None
+    for t, (norm_text, index) in normalised.items():
+        if not norm_text:
+            continue
+        found = fuzz.partial_ratio_alignment(norm_needle, norm_text, score_cutoff=FUZZY_THRESHOLD)
+        if found is None or found.dest_end <= found.dest_start:
+            continue
+        # A match must cover most of the quote, not a short common fragment of a long one.
+        if (found.dest_end - found.dest_start) < 0.8 * len(norm_needle) and len(norm_text) >= len(norm_needle):
+            continue
+        if best is None or found.score > best[0]:
+            best = (found.score, t, index[found.dest_start], index[found.dest_end - 1] + 1)
+    if best is None:
+        return None
+    return _span(conversation, best[1], best[2], best[3])
+
+
+def locate_quotes(conversation: Conversation, quotes: Iterable[str]) -> tuple[list[Evidence], int]:
+    """Locate every quote; returns the distinct evidence found and the number of quotes dropped."""
+    found: list[Evidence] = []
+    dropped = 0
+    for quote in quotes:
+        evidence = locate_quote(conversation, quote)
+        if evidence is None:
+            dropped += 1
+        elif evidence not in found:
+            found.append(evidence)
+    return found, dropped
+
+
+def attach_evidence(conversation: Conversation, judgement: Judgement) -> Judgement:
+    """Return ``judgement`` with its proposed quotes located and any invalid evidence removed."""
+    kept = [e for e in judgement.evidence if is_valid(conversation, e)]
+    invalid = len(judgement.evidence) - len(kept)
+    located, dropped = locate_quotes(conversation, judgement.proposed_quotes)
+    for e in located:
+        if e not in kept:
+            kept.append(e)
+    kept.sort(key=lambda e: (e.turn, e.start))
+    return judgement.model_copy(
+        update={"evidence": kept, "dropped_quotes": judgement.dropped_quotes + dropped + invalid}
+    )

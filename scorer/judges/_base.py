@@ -1,0 +1,53 @@
+"""The judge protocol every backend implements, and the options a judge can be created with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from scorer.types import Conversation, Criterion, Judgement
+
+__all__ = ["Judge", "JudgeOptions", "unscored_all"]
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Answers a conversation's behaviour questions.
+
+    A judge receives all questions of a conversation at once, so it can encode the transcript once (local KV
+    cache), group questions into one hosted call, or featurise once (learned judge). It never raises for one bad
+    item: it returns an unscored :class:`Judgement` with the reason, one per criterion, in the criteria's order.
+    """
+
+    id: str
+
+    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]: ...
+
+
+class JudgeOptions(BaseModel):
+    """Options shared by the judge factories; each backend reads the ones it understands."""
+
+    api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server.")
+    api_key: str | None = Field(default=None, description="API key for a hosted model (else the provider env).")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one hosted call.")
+    max_retries: int = Field(default=3, ge=0, description="Retries with backoff on timeouts and rate limits.")
+    samples: int = Field(default=1, ge=1, description="Samples per call when the backend gives no logprobs.")
+    temperature: float = Field(default=0.0, ge=0)
+    max_context_tokens: int | None = Field(default=None, description="Cap on prompt tokens; longer is truncated.")
+    evidence: bool = Field(default=True, description="Ask the judge for evidence quotes.")
+    models_dir: Path | None = Field(default=None, description="Where trained (learned) judges are stored.")
+    rubric_version: str | None = Field(default=None, description="Rubric version a learned judge must match.")
+    seed: int = 0
+
+
+def unscored_all(
+    criteria: Sequence[Criterion], reason: str, *, judge_id: str, model_id: str = "", prompt_version: str = ""
+) -> list[Judgement]:
+    """One unscored judgement per criterion, all with the same reason (e.g. the model could not be reached)."""
+    return [
+        Judgement.unscored(c.id, reason, judge_id=judge_id, model_id=model_id, prompt_version=prompt_version)
+        for c in criteria
+    ]

@@ -1,0 +1,137 @@
+"""Score one conversation or a batch: judge → check answers → locate evidence → route → score card → store.
+
+A conversation already scored with the same transcript, rubric version and judge is read back from the store and
+costs no model call. A failure in one conversation never stops the batch: it becomes unscored judgements (judge
+errors) or a reported failure (bad input), and everything scored before it is already stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from scorer.evidence import attach_evidence
+from scorer.io import BadRecord
+from scorer.judges import Judge
+from scorer.routing import RoutingPolicy, route
+from scorer.scoring import score_card
+from scorer.store import Store
+from scorer.types import Conversation, Criterion, Judgement, Rubric, ScoreCard
+
+__all__ = ["BatchItem", "BatchSummary", "check_judgements", "score_batch", "score_conversation"]
+
+log = logging.getLogger(__name__)
+
+
+def check_judgements(
+    criteria: Sequence[Criterion], judgements: Sequence[Judgement], judge_id: str
+) -> list[Judgement]:
+    """One judgement per criterion, in order; missing ones and answers outside the scale become unscored."""
+    by_id: dict[str, Judgement] = {}
+    for j in judgements:
+        by_id.setdefault(j.criterion_id, j)
+    checked: list[Judgement] = []
+    for criterion in criteria:
+        j = by_id.get(criterion.id)
+        if j is None:
+            checked.append(Judgement.unscored(criterion.id, "the judge returned no answer", judge_id=judge_id))
+        elif j.status == "scored" and j.answer not in criterion.answers:
+            checked.append(j.model_copy(update={
+                "status": "unscored", "answer": None, "confidence": None,
+                "reason": f"the judge answered {j.answer!r}, not one of {criterion.answers}",
+            }))
+        else:
+            checked.append(j)
+    return checked
+
+
+def score_conversation(
+    conversation: Conversation,
+    rubric: Rubric,
+    judge: Judge,
+    *,
+    store: Store | None = None,
+    policy: RoutingPolicy | None = None,
+) -> tuple[ScoreCard, bool]:
+    """Score one conversation; returns the card and whether it came from the store (no model call)."""
+    if store is not None:
+        cached = store.find_score_card(conversation, rubric, judge.id)
+        if cached is not None:
+            return cached, True
+    try:
+        raw = judge.judge(conversation, rubric.criteria)
+    except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
+        log.exception("judge %s failed on %s", judge.id, conversation.id)
+        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in rubric.criteria]
+    policy = policy or RoutingPolicy()
+    judgements = []
+    for criterion, judgement in zip(rubric.criteria, check_judgements(rubric.criteria, raw, judge.id), strict=True):
+        located = attach_evidence(conversation, judgement)
+        judgements.append(
+            route(located, criterion, policy, conversation_id=conversation.id, rubric_version=rubric.version)
+        )
+    card = score_card(conversation.id, rubric, judge.id, judgements)
+    if store is not None:
+        store.save_score_card(conversation, rubric, card)
+    return card, False
+
+
+@dataclass
+class BatchItem:
+    """The outcome for one input record: a card, or the reason it could not be scored."""
+
+    location: str
+    conversation_id: str | None
+    card: ScoreCard | None = None
+    cached: bool = False
+    error: str | None = None
+
+
+@dataclass
+class BatchSummary:
+    """Counts of a batch run, for the closing summary and the exit code."""
+
+    scored: int = 0
+    cached: int = 0
+    failed_records: list[BatchItem] = field(default_factory=list)
+    unscored_judgements: int = 0
+    needs_review: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_records and self.unscored_judgements == 0
+
+    def add(self, item: BatchItem) -> None:
+        if item.card is None:
+            self.failed_records.append(item)
+            return
+        self.cached += item.cached
+        self.scored += not item.cached
+        self.unscored_judgements += sum(j.status == "unscored" for j in item.card.judgements)
+        self.needs_review += sum(j.needs_review for j in item.card.judgements)
+
+
+def score_batch(
+    records: Iterable[Conversation | BadRecord],
+    rubric: Rubric,
+    judge: Judge,
+    *,
+    store: Store | None = None,
+    policy: RoutingPolicy | None = None,
+    on_item: Callable[[BatchItem], None] | None = None,
+) -> Iterator[BatchItem]:
+    """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure."""
+    for record in records:
+        if isinstance(record, BadRecord):
+            item = BatchItem(record.location, record.conversation_id, error=record.reason)
+        else:
+            try:
+                card, cached = score_conversation(record, rubric, judge, store=store, policy=policy)
+                item = BatchItem(record.id, record.id, card=card, cached=cached)
+            except Exception as exc:  # storage trouble etc.: report it, go on with the next one
+                log.exception("could not score %s", record.id)
+                item = BatchItem(record.id, record.id, error=f"{type(exc).__name__}: {exc}")
+        if on_item is not None:
+            on_item(item)
+        yield item

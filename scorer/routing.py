@@ -1,0 +1,63 @@
+"""Decide which judgements a human should review, and record why.
+
+Reasons: ``low_confidence`` (below the criterion's threshold), ``judges_disagree`` (set by ensembles and sampling
+judges), ``no_evidence`` (a passing answer without verified evidence), ``auto_fail`` (an auto-fail criterion failed),
+``unscored`` (the judge could not answer), and ``audit`` — a seeded random sample of otherwise confident items, so
+the AI's accuracy can be estimated without the bias of routing only hard cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, Field
+
+from scorer.types import NA, Criterion, Judgement
+
+__all__ = ["REASONS", "RoutingPolicy", "route"]
+
+REASONS = ("low_confidence", "judges_disagree", "no_evidence", "auto_fail", "unscored", "audit")
+
+
+class RoutingPolicy(BaseModel):
+    """Thresholds and switches for routing; per-criterion thresholds come from calibration or config."""
+
+    threshold: float = Field(default=0.8, ge=0, le=1, description="Default confidence needed to auto-accept.")
+    thresholds: dict[str, float] = Field(default_factory=dict, description="Per-criterion thresholds.")
+    audit_rate: float = Field(default=0.05, ge=0, le=1)
+    audit_seed: int = 0
+    require_evidence: bool = True
+    route_auto_fail: bool = True
+    route_unscored: bool = True
+
+    def threshold_for(self, criterion_id: str) -> float:
+        return self.thresholds.get(criterion_id, self.threshold)
+
+    def in_audit_sample(self, conversation_id: str, criterion_id: str, rubric_version: str) -> bool:
+        """A deterministic, seeded draw: the same item is always in or out of the sample."""
+        key = f"{self.audit_seed}|{conversation_id}|{criterion_id}|{rubric_version}".encode()
+        draw = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
+        return draw < self.audit_rate
+
+
+def route(
+    judgement: Judgement, criterion: Criterion, policy: RoutingPolicy, *, conversation_id: str, rubric_version: str
+) -> Judgement:
+    """Return the judgement with ``needs_review`` and ``review_reasons`` set (existing reasons are kept)."""
+    reasons = [r for r in judgement.review_reasons if r in REASONS]
+    if judgement.status == "unscored":
+        if policy.route_unscored:
+            reasons.append("unscored")
+    else:
+        answer = judgement.answer or ""
+        if judgement.confidence is None or judgement.confidence < policy.threshold_for(criterion.id):
+            reasons.append("low_confidence")
+        passing = answer != NA and not criterion.scale.is_failing(answer)
+        if policy.require_evidence and passing and not judgement.evidence:
+            reasons.append("no_evidence")
+        if policy.route_auto_fail and criterion.auto_fail and criterion.scale.is_failing(answer):
+            reasons.append("auto_fail")
+        if not reasons and policy.in_audit_sample(conversation_id, criterion.id, rubric_version):
+            reasons.append("audit")
+    unique = list(dict.fromkeys(reasons))
+    return judgement.model_copy(update={"needs_review": bool(unique), "review_reasons": unique})

@@ -1,0 +1,238 @@
+"""Domain types shared by every part of rubricate: conversations, rubrics, judgements, evidence, score cards, reviews.
+
+All types are pydantic v2 models so they validate input at the edges and serialise to the JSON the CLI and API speak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "NA",
+    "CategoryScore",
+    "Channel",
+    "Conversation",
+    "Criterion",
+    "Evidence",
+    "Judgement",
+    "Provenance",
+    "Review",
+    "Rubric",
+    "Scale",
+    "ScoreCard",
+    "Speaker",
+    "Turn",
+]
+
+NA = "na"
+"""The answer meaning "this criterion does not apply to this conversation"."""
+
+Speaker = Literal["agent", "customer", "system", "bot"]
+Channel = Literal["chat", "email", "call", "other"]
+Provenance = Literal["ai", "confirmed", "corrected", "evidence_edited", "deleted"]
+
+
+class Turn(BaseModel):
+    """One message of a conversation: who spoke and what they said."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    speaker: Speaker = Field(description="Who wrote or said this turn.")
+    text: str = Field(description="The turn's text exactly as received; evidence offsets index into it.")
+    timestamp: datetime | None = Field(default=None, description="When the turn was sent, if known.")
+
+    @field_validator("speaker", mode="before")
+    @classmethod
+    def _normalise_speaker(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower()
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("turn has no text")
+        return value
+
+
+class Conversation(BaseModel):
+    """A support conversation (chat, email thread or call transcript) to be scored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, description="The conversation's external id; scoring is idempotent on it.")
+    channel: Channel = Field(default="chat", description="Where the conversation happened.")
+    language: str | None = Field(default=None, description="BCP-47 language tag such as en, zh, ro, bg.")
+    turns: list[Turn] = Field(min_length=1, description="The turns in order.")
+    metadata: dict[str, object] = Field(default_factory=dict, description="Free-form fields kept as given.")
+
+    def content_hash(self) -> str:
+        """Hash of what a judge sees (turns and channel); a changed transcript gets a new hash."""
+        payload = json.dumps(
+            {"channel": self.channel, "turns": [[t.speaker, t.text] for t in self.turns]},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class Scale(BaseModel):
+    """The answers a criterion admits, in order from worst to best; ``allow_na`` adds the answer ``na``."""
+
+    kind: Literal["yes_no", "yes_no_na", "ordinal"]
+    levels: list[str] = Field(description="Answer labels from failing/worst to best.")
+    descriptions: dict[str, str] = Field(default_factory=dict, description="What each ordinal level means.")
+    allow_na: bool = False
+
+    @property
+    def answers(self) -> list[str]:
+        """Every answer a judge may give, ``na`` last when allowed."""
+        return [*self.levels, NA] if self.allow_na else list(self.levels)
+
+    def points(self, answer: str) -> float | None:
+        """Fraction of the criterion's weight earned by ``answer`` (None for ``na``)."""
+        if answer == NA:
+            return None
+        if self.kind in ("yes_no", "yes_no_na"):
+            return 1.0 if answer == "yes" else 0.0
+        index = self.levels.index(answer)
+        return index / (len(self.levels) - 1) if len(self.levels) > 1 else 1.0
+
+    def is_failing(self, answer: str) -> bool:
+        """True for the answer that fails the criterion: ``no`` or the lowest ordinal level."""
+        if answer == NA:
+            return False
+        return answer == self.levels[0] if self.kind == "ordinal" else answer == "no"
+
+
+class Criterion(BaseModel):
+    """One rubric item, asked of the judge as a concrete, observable behaviour question."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="Stable id; labels and reviews refer to it.")
+    question: str = Field(min_length=1, description="The behaviour question, e.g. 'Did the agent ...?'.")
+    category: str = Field(default="general", description="Category used for sub-scores.")
+    scale: Scale
+    applies_when: str | None = Field(default=None, description="When the criterion applies; otherwise na.")
+    weight: float = Field(default=1.0, ge=0, description="Relative weight in the total score.")
+    auto_fail: bool = Field(default=False, description="A failing answer sets the whole score to 0.")
+    guidance: str | None = Field(default=None, description="Notes for the judge and the reviewer.")
+
+    @property
+    def answers(self) -> list[str]:
+        """The answers a judge may give for this criterion."""
+        return self.scale.answers
+
+
+class Rubric(BaseModel):
+    """A versioned list of criteria. ``version`` is the content hash of the normalised criteria."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    description: str | None = None
+    criteria: list[Criterion] = Field(min_length=1)
+    version: str = Field(default="", description="Content hash of the criteria; computed, never typed in.")
+
+    @model_validator(mode="after")
+    def _compute_version(self) -> Rubric:
+        normalised = [c.model_dump(mode="json") for c in self.criteria]
+        blob = json.dumps({"id": self.id, "criteria": normalised}, sort_keys=True, ensure_ascii=False)
+        self.version = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return self
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        """The criterion with this id; KeyError names the known ids."""
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        known = ", ".join(c.id for c in self.criteria)
+        raise KeyError(f"unknown criterion {criterion_id!r} in rubric {self.id!r} (known: {known})")
+
+
+class Evidence(BaseModel):
+    """A quote located in the transcript: ``conversation.turns[turn].text[start:end] == quote`` always holds."""
+
+    turn: int = Field(ge=0)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    quote: str
+
+
+class Judgement(BaseModel):
+    """A judge's answer to one criterion for one conversation, or an explicit *unscored* state with the reason."""
+
+    criterion_id: str
+    status: Literal["scored", "unscored"] = "scored"
+    answer: str | None = Field(default=None, description="One of the criterion's answers; None when unscored.")
+    reason: str | None = Field(default=None, description="Why the judgement is unscored.")
+    confidence: float | None = Field(default=None, ge=0, le=1, description="Probability the answer is right.")
+    confidence_kind: Literal["logprob", "sampling", "verbal", "classifier", "calibrated", "none"] = "none"
+    probabilities: dict[str, float] = Field(default_factory=dict, description="Per-answer probabilities.")
+    rationale: str = ""
+    evidence: list[Evidence] = Field(default_factory=list, description="Verified, located quotes only.")
+    proposed_quotes: list[str] = Field(default_factory=list, description="Quotes the judge proposed, raw.")
+    dropped_quotes: int = Field(default=0, description="Proposed quotes that could not be located.")
+    judge_id: str = ""
+    model_id: str = ""
+    prompt_version: str = ""
+    needs_review: bool = False
+    review_reasons: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def unscored(cls, criterion_id: str, reason: str, **fields: object) -> Judgement:
+        """A judgement that carries no answer, only the reason it could not be made."""
+        return cls(criterion_id=criterion_id, status="unscored", reason=reason, **fields)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _status_matches_answer(self) -> Judgement:
+        if self.status == "scored" and self.answer is None:
+            raise ValueError("a scored judgement needs an answer")
+        if self.status == "unscored" and not self.reason:
+            raise ValueError("an unscored judgement needs a reason")
+        return self
+
+
+class CategoryScore(BaseModel):
+    """Sub-score of one category: earned and possible weight over applicable, scored criteria."""
+
+    category: str
+    score: float | None = Field(description="0-100, None when no criterion of the category applied.")
+    earned: float
+    possible: float
+    criteria: list[str]
+
+
+class ScoreCard(BaseModel):
+    """The result of scoring one conversation against one rubric version with one judge."""
+
+    conversation_id: str
+    rubric_id: str
+    rubric_version: str
+    judge: str
+    score: float | None = Field(description="Weighted 0-100 over applicable criteria; 0 when auto-failed.")
+    auto_failed: bool = False
+    auto_failed_by: list[str] = Field(default_factory=list)
+    categories: dict[str, CategoryScore] = Field(default_factory=dict)
+    judgements: list[Judgement]
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Review(BaseModel):
+    """One entry of a judgement's history: the AI's answer or a human's decision about it, with provenance."""
+
+    conversation_id: str
+    criterion_id: str
+    rubric_version: str
+    kind: Provenance
+    answer: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    comment: str | None = None
+    reviewer: str | None = None
+    source: str = Field(default="ai", description="Where the entry came from: ai, label_studio, api, cli.")
+    external_id: str | None = Field(default=None, description="E.g. the Label Studio annotation id.")
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
