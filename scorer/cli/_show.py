@@ -1,0 +1,80 @@
+"""Render score results (the JSONL of ``rubricate score --out``) as Rich tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from scorer._errors import ConversationError
+from scorer.cli._common import console
+
+__all__ = ["print_records"]
+
+_ANSWER_STYLE = {"yes": "green", "no": "red", "na": "dim"}
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise ConversationError(f"{path}: no such results file (write one with `rubricate score --out`)") from exc
+    records = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConversationError(f"{path}:{number}: not a JSON result line: {exc.msg}") from exc
+    return records
+
+
+def _evidence_text(judgement: dict[str, Any]) -> Text:
+    text = Text()
+    for e in judgement.get("evidence", []):
+        quote = e["quote"] if len(e["quote"]) <= 90 else e["quote"][:87] + "…"
+        text.append(f"[turn {e['turn']}] ", style="dim")
+        text.append(f"“{quote}”\n")
+    if judgement.get("dropped_quotes"):
+        text.append(f"{judgement['dropped_quotes']} quote(s) not found in transcript, dropped", style="yellow")
+    return text
+
+
+def print_records(path: Path, *, conversation: str | None = None, review_only: bool = False) -> None:
+    """Print one table per conversation in the results file."""
+    records = _load(path)
+    if conversation:
+        records = [r for r in records if r.get("conversation_id") == conversation]
+        if not records:
+            raise ConversationError(f"{path}: no results for conversation {conversation!r}")
+    for record in records:
+        score = record.get("score")
+        title = (
+            f"[bold]{record['conversation_id']}[/]  score "
+            f"{'—' if score is None else f'{score:.1f}'}"
+            f"{'  [red]AUTO-FAIL: ' + ', '.join(record.get('auto_failed_by', [])) + '[/]' if record.get('auto_failed') else ''}"
+            f"  [dim]{record['rubric_id']}@{record['rubric_version']} · {record['judge']}[/]"
+        )
+        table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+        table.add_column("criterion", ratio=2)
+        table.add_column("answer", ratio=1)
+        table.add_column("conf.", justify="right", ratio=1)
+        table.add_column("evidence", ratio=5)
+        table.add_column("review", ratio=2)
+        for j in record["judgements"]:
+            if review_only and not j.get("needs_review"):
+                continue
+            if j["status"] == "unscored":
+                answer = Text("unscored", style="bold yellow")
+                evidence = Text(j.get("reason") or "", style="yellow")
+            else:
+                answer = Text(str(j["answer"]), style=_ANSWER_STYLE.get(str(j["answer"]), "cyan"))
+                evidence = _evidence_text(j)
+            confidence = "" if j.get("confidence") is None else f"{j['confidence']:.2f}"
+            reasons = ", ".join(j.get("review_reasons", []))
+            table.add_row(j["criterion_id"], answer, confidence, evidence, Text(reasons, style="magenta"))
+        console.print(table)
+    console.print(f"{len(records)} conversation(s)")

@@ -1,0 +1,138 @@
+"""``rubricate score``, ``show``, ``judges`` and ``db``: score conversations and read the results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from scorer.cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
+from scorer.cli._show import print_records
+from scorer.io import read_conversations
+from scorer.judges import JudgeOptions, available_judges, get_judge
+from scorer.output import card_to_record
+from scorer.pipeline import BatchSummary, score_batch
+from scorer.routing import RoutingPolicy
+from scorer.rubric import load_rubric
+
+__all__ = ["register"]
+
+
+def score(
+    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line) or a JSON array.")],
+    rubric: RubricOption,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON result per line here.")] = None,
+    judge: JudgeOption = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per hosted model call.")] = 60.0,
+    samples: Annotated[int, typer.Option(help="Samples per call when the model gives no logprobs.")] = 1,
+    no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
+    db: DbOption = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
+) -> None:
+    """Score every conversation in INPUT against the rubric; results go to the database and to --out.
+
+    A conversation scored before with the same transcript, rubric version and judge is read back, not re-scored.
+    Bad records are reported and skipped; the exit code is 1 when anything failed or stayed unscored.
+    """
+    settings = settings_for(db)
+    the_rubric = load_rubric(rubric)
+    options = JudgeOptions(
+        api_base=api_base, timeout=timeout, samples=samples, evidence=not no_evidence,
+        models_dir=settings.models_dir, rubric_version=the_rubric.version,
+    )
+    judge_spec = judge or settings.judge
+    with console.status(f"loading judge {judge_spec} …"):
+        the_judge = get_judge(judge_spec, options)
+    store = None if no_store else open_store(settings)
+    policy = RoutingPolicy(threshold=settings.review_threshold, audit_rate=settings.audit_rate,
+                           audit_seed=settings.audit_seed)
+    if store is not None:
+        from scorer.store.calibrations import thresholds_for
+
+        policy.thresholds.update(thresholds_for(store, the_rubric, the_judge.id))
+    records = list(read_conversations(input))
+    summary = BatchSummary()
+    sink = out.open("w", encoding="utf-8") if out else None
+    progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        TextColumn("{task.fields[current]}"), console=err_console, transient=False)
+    try:
+        with progress:
+            task = progress.add_task("score", total=len(records), current="")
+            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy):
+                summary.add(item)
+                if item.card is not None and sink is not None:
+                    sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
+                    sink.flush()
+                if item.error:
+                    progress.console.print(f"[red]✗ {item.location}[/]: {item.error}")
+                progress.update(task, advance=1, current=item.conversation_id or "")
+    finally:
+        if sink is not None:
+            sink.close()
+        if store is not None:
+            store.close()
+    _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, version: str) -> None:
+    console.print(
+        f"[bold]{summary.scored}[/] scored, {summary.cached} already stored (no model call), "
+        f"[red]{len(summary.failed_records)}[/] bad record(s), {summary.unscored_judgements} unscored judgement(s), "
+        f"{summary.needs_review} judgement(s) flagged for review · rubric version {version}"
+    )
+    if out:
+        console.print(f"results: {out}   (view with: rubricate show {out})")
+    if db_url:
+        console.print(f"database: {db_url}")
+
+
+def show(
+    results: Annotated[Path, typer.Argument(help="A JSONL file written by `rubricate score --out`.")],
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Only this conversation.")] = None,
+    review_only: Annotated[bool, typer.Option("--review", help="Only judgements flagged for review.")] = False,
+) -> None:
+    """Print score results as readable tables: answers, confidence, evidence quotes and review flags."""
+    print_records(results, conversation=conversation, review_only=review_only)
+
+
+def judges() -> None:
+    """List the judges that can be named with --judge."""
+    for prefix, description in available_judges().items():
+        console.print(f"[bold]{prefix}[/]  {description}")
+
+
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    from scorer.store.engine import current_revision, head_revision, make_engine, upgrade
+
+    url = settings_for(db).resolved_database_url()
+    engine = make_engine(url)
+    before = current_revision(engine)
+    upgrade(engine)
+    console.print(f"database at revision {head_revision()} (was {before or 'empty'})")
+
+
+@db_app.command("current")
+def db_current(db: DbOption = None) -> None:
+    """Print the database's schema revision."""
+    from scorer.store.engine import current_revision, head_revision, make_engine
+
+    engine = make_engine(settings_for(db).resolved_database_url())
+    console.print(f"revision {current_revision(engine) or 'none'} (newest: {head_revision()})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(score)
+    app.command()(show)
+    app.command()(judges)
+    app.add_typer(db_app, name="db")

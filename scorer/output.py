@@ -1,0 +1,43 @@
+"""The JSON record written per conversation by ``rubricate score --out`` (and read back by ``rubricate show``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scorer.types import Rubric, ScoreCard
+
+__all__ = ["card_to_record"]
+
+
+def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
+    """One output line: the card's totals and, per criterion, answer, confidence, rationale and located evidence."""
+    questions = {c.id: c.question for c in rubric.criteria}
+    return {
+        "conversation_id": card.conversation_id,
+        "rubric_id": card.rubric_id,
+        "rubric_version": card.rubric_version,
+        "judge": card.judge,
+        "score": card.score,
+        "auto_failed": card.auto_failed,
+        "auto_failed_by": card.auto_failed_by,
+        "categories": {name: c.score for name, c in card.categories.items()},
+        "judgements": [
+            {
+                "criterion_id": j.criterion_id,
+                "question": questions.get(j.criterion_id, ""),
+                "status": j.status,
+                "answer": j.answer,
+                "reason": j.reason,
+                "confidence": j.confidence,
+                "confidence_kind": j.confidence_kind,
+                "rationale": j.rationale,
+                "evidence": [e.model_dump() for e in j.evidence],
+                "dropped_quotes": j.dropped_quotes,
+                "needs_review": j.needs_review,
+                "review_reasons": j.review_reasons,
+                "model_id": j.model_id,
+                "prompt_version": j.prompt_version,
+            }
+            for j in card.judgements
+        ],
+    }
