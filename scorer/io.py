@@ -31,7 +31,13 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        message = err["msg"].removeprefix("Value error, ")
+        if loc == "turns" and err["type"] == "too_short":
+            message = "the conversation has no turns"
+        elif isinstance(err.get("input"), str | int | float) and err["type"] != "missing":
+            shown = str(err["input"])
+            message += f" (got {shown[:40]!r}{'…' if len(shown) > 40 else ''})"
+        parts.append(f"{loc}: {message}" if loc else message)
     return "; ".join(parts)
 
 

@@ -33,16 +33,16 @@ def check_judgements(
         by_id.setdefault(j.criterion_id, j)
     checked: list[Judgement] = []
     for criterion in criteria:
-        j = by_id.get(criterion.id)
-        if j is None:
+        found = by_id.get(criterion.id)
+        if found is None:
             checked.append(Judgement.unscored(criterion.id, "the judge returned no answer", judge_id=judge_id))
-        elif j.status == "scored" and j.answer not in criterion.answers:
-            checked.append(j.model_copy(update={
+        elif found.status == "scored" and found.answer not in criterion.answers:
+            checked.append(found.model_copy(update={
                 "status": "unscored", "answer": None, "confidence": None,
-                "reason": f"the judge answered {j.answer!r}, not one of {criterion.answers}",
+                "reason": f"the judge answered {found.answer!r}, not one of {criterion.answers}",
             }))
         else:
-            checked.append(j)
+            checked.append(found)
     return checked
 
 
@@ -54,27 +54,44 @@ def score_conversation(
     store: Store | None = None,
     policy: RoutingPolicy | None = None,
 ) -> tuple[ScoreCard, bool]:
-    """Score one conversation; returns the card and whether it came from the store (no model call)."""
-    if store is not None:
-        cached = store.find_score_card(conversation, rubric, judge.id)
-        if cached is not None:
-            return cached, True
-    try:
-        raw = judge.judge(conversation, rubric.criteria)
-    except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
-        log.exception("judge %s failed on %s", judge.id, conversation.id)
-        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in rubric.criteria]
-    policy = policy or RoutingPolicy()
-    judgements = []
-    for criterion, judgement in zip(rubric.criteria, check_judgements(rubric.criteria, raw, judge.id), strict=True):
-        located = attach_evidence(conversation, judgement)
-        judgements.append(
-            route(located, criterion, policy, conversation_id=conversation.id, rubric_version=rubric.version)
-        )
+    """Score one conversation; returns the card and whether it came from the store (no model call).
+
+    A stored card is returned as it is, except that criteria left unscored (a timeout, a model error) are asked
+    again; only those are updated.
+    """
+    cached = store.find_score_card(conversation, rubric, judge.id) if store is not None else None
+    if cached is not None and all(j.status == "scored" for j in cached.judgements):
+        return cached, True
+    retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"} if cached else None
+    criteria = [c for c in rubric.criteria if retry is None or c.id in retry]
+    fresh = dict(zip([c.id for c in criteria], _judge(conversation, criteria, judge, rubric, policy), strict=True))
+    judgements = [fresh.get(c.id) or next(j for j in cached.judgements if j.criterion_id == c.id)  # type: ignore[union-attr]
+                  for c in rubric.criteria]
     card = score_card(conversation.id, rubric, judge.id, judgements)
     if store is not None:
-        store.save_score_card(conversation, rubric, card)
+        if cached is None:
+            store.save_score_card(conversation, rubric, card)
+        else:
+            store.replace_unscored(conversation, rubric, card)
     return card, False
+
+
+def _judge(
+    conversation: Conversation, criteria: Sequence[Criterion], judge: Judge, rubric: Rubric,
+    policy: RoutingPolicy | None,
+) -> list[Judgement]:
+    """Ask the judge, check its answers, locate evidence and route; one judgement per criterion, in order."""
+    try:
+        raw = judge.judge(conversation, criteria)
+    except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
+        log.exception("judge %s failed on %s", judge.id, conversation.id)
+        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in criteria]
+    policy = policy or RoutingPolicy()
+    out = []
+    for criterion, judgement in zip(criteria, check_judgements(criteria, raw, judge.id), strict=True):
+        located = attach_evidence(conversation, judgement)
+        out.append(route(located, criterion, policy, conversation_id=conversation.id, rubric_version=rubric.version))
+    return out
 
 
 @dataclass

@@ -52,10 +52,10 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
             raise ConversationError(f"{path}: no results for conversation {conversation!r}")
     for record in records:
         score = record.get("score")
+        failed = ", ".join(record.get("auto_failed_by", []))
         title = (
-            f"[bold]{record['conversation_id']}[/]  score "
-            f"{'—' if score is None else f'{score:.1f}'}"
-            f"{'  [red]AUTO-FAIL: ' + ', '.join(record.get('auto_failed_by', [])) + '[/]' if record.get('auto_failed') else ''}"
+            f"[bold]{record['conversation_id']}[/]  score {'—' if score is None else f'{score:.1f}'}"
+            f"{f'  [red]AUTO-FAIL: {failed}[/]' if record.get('auto_failed') else ''}"
             f"  [dim]{record['rubric_id']}@{record['rubric_version']} · {record['judge']}[/]"
         )
         table = Table(title=title, title_justify="left", show_lines=True, expand=True)

@@ -44,7 +44,8 @@ def available_judges() -> dict[str, str]:
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """``"litellm/openai/gpt-4o"`` → ``("litellm", "openai/gpt-4o")``; ``"local:/m.gguf"`` → ``("local", "/m.gguf")``."""
+    """Split a spec: ``"litellm/openai/gpt-4o"`` → ``("litellm", "openai/gpt-4o")``, ``"local:/m.gguf"`` →
+    ``("local", "/m.gguf")``."""
     match = _SPEC.match(spec.strip())
     if not match:
         raise JudgeError(f"judge {spec!r} is not of the form NAME, NAME:ARG or NAME/ARG")

