@@ -40,8 +40,15 @@ def render_transcript(conversation: Conversation, *, max_chars: int | None = Non
     for index, turn in enumerate(conversation.turns):
         text = escape(turn.text)
         if max_chars is not None and used + len(text) > max_chars:
+            room = max_chars - used
+            if room >= 200:  # show the start of a long turn rather than nothing of it
+                hidden = len(text) - room
+                lines.append(f'<turn index="{index}" speaker="{turn.speaker}">{text[:room]}'
+                             f" [… {hidden} characters of this turn not shown]</turn>")
+                index += 1
             remaining = len(conversation.turns) - index
-            lines.append(f"[transcript truncated: {remaining} later turn(s) not shown to the judge]")
+            if remaining:
+                lines.append(f"[transcript truncated: {remaining} later turn(s) not shown to the judge]")
             break
         used += len(text)
         lines.append(f'<turn index="{index}" speaker="{turn.speaker}">{text}</turn>')

@@ -20,6 +20,8 @@ __all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "whol
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio (0-100) for a fuzzy match to count."""
 MIN_FUZZY_CHARS = 12
+PREFIX_SHARE = 0.6
+"""A quote that runs on past the end of its turn keeps its longest verbatim start if that is this share of it."""
 """Quotes shorter than this must match exactly or after normalisation; short fuzzy matches are noise."""
 
 _SPEAKER_PREFIX = re.compile(r"^\s*(?:\[?\d+\]?\s*)?(agent|customer|system|bot|客服|客户)\s*[:：]\s*", re.I)
@@ -113,8 +115,23 @@ def locate_quote(
         if best is None or found.score > best[0]:
             best = (found.score, t, index[found.dest_start], index[found.dest_end - 1] + 1)
     if best is None:
-        return None
+        return _longest_prefix(conversation, order, normalised, norm_needle)
     return _span(conversation, best[1], best[2], best[3])
+
+
+def _longest_prefix(
+    conversation: Conversation, order: Sequence[int], normalised: dict[int, tuple[str, list[int]]], needle: str
+) -> Evidence | None:
+    """A quote that runs on past its turn: keep its longest start (≥ 60 %, whole words) found verbatim."""
+    cuts = [i for i, ch in enumerate(needle) if ch == " " and i >= max(MIN_FUZZY_CHARS, PREFIX_SHARE * len(needle))]
+    for cut in reversed(cuts):
+        part = needle[:cut].rstrip()
+        for t in order:
+            norm_text, index = normalised[t]
+            pos = norm_text.find(part)
+            if pos >= 0:
+                return _span(conversation, t, index[pos], index[pos + len(part) - 1] + 1)
+    return None
 
 
 def locate_quotes(conversation: Conversation, quotes: Iterable[str]) -> tuple[list[Evidence], int]:

@@ -97,3 +97,10 @@ def test_offset_identity_holds_for_anything_located(turns: list[str], data: st.D
     other = locate_quote(conv, arbitrary)
     if other is not None:
         assert is_valid(conv, other)
+
+
+def test_quote_running_past_its_turn_keeps_its_verbatim_start(conv: Conversation) -> None:
+    quote = "I'm sorry about that. I will send a technician tomorrow between 9 and 12. And more"
+    e = _check(conv, locate_quote(conv, quote))
+    assert e.quote == "I'm sorry about that. I will send a technician tomorrow between 9 and 12."
+    assert locate_quote(conv, "I'm sorry about that. Then something else entirely was said here") is None

@@ -1,0 +1,129 @@
+"""Benchmark: per-question full prompts vs one transcript encoding per conversation, on the local judge.
+
+For N synthetic support conversations × Q questions at two transcript lengths (~700 and ~3,000 tokens), it times
+the answer pass of each mode in the same run and counts the tokens the model processed, then prints the ratios.
+Evidence-quote generation is switched off in all modes so that only the answering work is compared.
+
+    python bench/bench_local_judge.py [--conversations 20] [--questions 10] [--lengths 700 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from scorer.judges import JudgeOptions, get_judge  # noqa: E402
+from scorer.judges.local import LocalJudge  # noqa: E402
+from scorer.rubric import parse_rubric  # noqa: E402
+from scorer.types import Conversation  # noqa: E402
+
+QUESTIONS = [
+    "Did the agent greet the customer and give their own name?",
+    "Did the agent say which of the customer's concerns they understand?",
+    "Did the agent ask a clarifying question before proposing a fix?",
+    "Did the agent offer an actionable solution or a follow-up timeline?",
+    "Did the agent tell the customer what they need to do next?",
+    "Did the agent use any phrase such as 'calm down' or 'that's not my job'?",
+    "Did the agent say the problem was the customer's fault?",
+    "Did the agent confirm the customer's account or order number?",
+    "Did the agent ask whether there was anything else they could help with?",
+    "Did the agent thank the customer before ending the conversation?",
+    "Did the agent apologise for the inconvenience?",
+    "Did the agent give a reference number for the case?",
+]
+_CUSTOMER = [
+    "My {item} stopped working {when} and I need it for work.", "I was charged twice for {item} on my last bill.",
+    "The tracking page for my {item} has not changed {when}.", "I already called {when} and nobody fixed it.",
+    "Can you tell me when the {item} will be replaced?", "I tried restarting it, as the website says.",
+    "This is the third time I write about the {item}.", "My account number is {num}.",
+]
+_AGENT = [
+    "I'm sorry to hear that your {item} is causing trouble.", "Could you confirm the account number, please?",
+    "I can see the order {num} in our system.", "I have booked a technician for {when}.",
+    "I have refunded the duplicate charge; it will show within five working days.",
+    "Please restart the {item} and tell me whether the light turns green.",
+    "Your case reference is {num}; keep it for any follow-up.", "Is there anything else I can help you with?",
+]
+_FILL = {"item": ["router", "phone", "parcel", "subscription", "card", "laptop"],
+         "when": ["since Monday", "yesterday", "for a week", "tomorrow morning", "on Friday"]}
+
+
+def synth_conversation(index: int, target_tokens: int, tokenizer: object) -> Conversation:
+    """A deterministic support conversation of about ``target_tokens`` tokens."""
+    rng = random.Random(index * 7919 + target_tokens)
+    turns: list[dict[str, str]] = []
+    text_so_far = ""
+    while len(tokenizer(text_so_far)["input_ids"]) < target_tokens:  # type: ignore[operator]
+        speaker = "customer" if len(turns) % 2 == 0 else "agent"
+        pool = _CUSTOMER if speaker == "customer" else _AGENT
+        sentence = " ".join(
+            rng.choice(pool).format(item=rng.choice(_FILL["item"]), when=rng.choice(_FILL["when"]),
+                                    num=rng.randint(10000, 99999))
+            for _ in range(rng.randint(1, 3))
+        )
+        turns.append({"speaker": speaker, "text": sentence})
+        text_so_far += sentence + "\n"
+    return Conversation(id=f"bench-{target_tokens}-{index}", channel="chat", turns=turns)
+
+
+def run(conversations: int, questions: int, lengths: list[int], long_conversations: int) -> dict[str, object]:
+    judge = get_judge("local", JudgeOptions(evidence=False, max_context_tokens=8192))
+    assert isinstance(judge, LocalJudge)
+    rubric = parse_rubric("id: bench\ncriteria:\n" + "".join(
+        f"  - {{id: q{i}, question: {json.dumps(q)}}}\n" for i, q in enumerate(QUESTIONS[:questions])))
+    results: dict[str, object] = {"questions": questions, "conversations": conversations, "lengths": {}}
+    warm = synth_conversation(0, 200, judge.loaded.tokenizer)
+    judge.judge(warm, rubric.criteria)
+    for length in lengths:
+        count = conversations if length < 2000 else long_conversations
+        convs = [synth_conversation(i, length, judge.loaded.tokenizer) for i in range(count)]
+        row: dict[str, dict[str, float]] = {}
+        for mode in ("full", "sequential", "packed"):
+            judge.mode = mode  # type: ignore[assignment]
+            judge.tokens_processed = 0
+            start = time.perf_counter()
+            for conv in convs:
+                judge.judge(conv, rubric.criteria)
+            seconds = time.perf_counter() - start
+            row[mode] = {"seconds": seconds, "seconds_per_conversation": seconds / count,
+                         "tokens": judge.tokens_processed, "conversations": count}
+            print(f"  {length:>5} tokens  {mode:<10} {seconds / count:7.2f} s/conv  "
+                  f"{judge.tokens_processed:>9,} tokens", flush=True)
+        for mode in ("sequential", "packed"):
+            row[mode]["time_ratio"] = row["full"]["seconds"] / row[mode]["seconds"]
+            row[mode]["token_ratio"] = row["full"]["tokens"] / row[mode]["tokens"]
+        results["lengths"][str(length)] = row  # type: ignore[index]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=10)
+    parser.add_argument("--lengths", type=int, nargs="+", default=[700, 3000])
+    parser.add_argument("--long-conversations", type=int, default=None,
+                        help="conversations for lengths >= 2000 tokens (default: --conversations)")
+    parser.add_argument("--out", type=Path, default=Path("bench-results/local_judge.json"))
+    args = parser.parse_args()
+    print(f"local judge: {args.conversations} conversations x {args.questions} questions "
+          f"(answer pass only, no quote generation), {os.cpu_count()} CPU cores")
+    results = run(args.conversations, args.questions, args.lengths, args.long_conversations or args.conversations)
+    print(f"\n{'transcript':>10} | {'convs':>5} | {'full s/conv':>11} | {'packed s/conv':>13} | {'time ratio':>10} | "
+          f"{'token ratio':>11} | {'sequential time ratio':>21}")
+    for length, row in results["lengths"].items():  # type: ignore[attr-defined]
+        print(f"{length:>10} | {row['full']['conversations']:>5} | {row['full']['seconds_per_conversation']:>11.2f} | "
+              f"{row['packed']['seconds_per_conversation']:>13.2f} | {row['packed']['time_ratio']:>9.1f}x | "
+              f"{row['packed']['token_ratio']:>10.1f}x | {row['sequential']['time_ratio']:>20.1f}x")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
