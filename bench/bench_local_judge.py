@@ -18,10 +18,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from scorer.judges import JudgeOptions, get_judge  # noqa: E402
-from scorer.judges.local import LocalJudge  # noqa: E402
-from scorer.rubric import parse_rubric  # noqa: E402
-from scorer.types import Conversation  # noqa: E402
+from scorer.judges import JudgeOptions, get_judge
+from scorer.judges.local import LocalJudge
+from scorer.rubric import parse_rubric
+from scorer.types import Conversation
 
 QUESTIONS = [
     "Did the agent greet the customer and give their own name?",

@@ -7,3 +7,5 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from tests.openai_stub_server import openai_stub  # noqa: F401  (a fixture: a real OpenAI-compatible server)

@@ -3,8 +3,6 @@ full prompts, confidence from answer-token probabilities, visible truncation, es
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from scorer import JudgeError
@@ -147,7 +145,7 @@ def test_quotes_are_generated_from_the_cached_prefix_and_checked(judge: LocalJud
 
 
 def test_missing_model_path_is_a_clear_error() -> None:
-    with pytest.raises(JudgeError, match="/nonexistent/model.gguf"):
+    with pytest.raises(JudgeError, match=r"/nonexistent/model\.gguf"):
         get_judge("local:/nonexistent/model.gguf")
 
 

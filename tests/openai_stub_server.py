@@ -1,0 +1,125 @@
+"""A small OpenAI-compatible chat server of our own, served over real HTTP on loopback for the hosted-judge tests.
+
+It answers every ``<question id="…">`` in the prompt, quoting the first agent turn of the transcript it received.
+The model name picks a behaviour: ``good`` (with token logprobs), ``nologprobs``, ``vary`` (answers change between
+requests), ``slow``, ``ratelimit-then-ok``, ``always-429``, ``garbage``, ``missing-question``, ``bad-answer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+__all__ = ["StubServer", "openai_stub"]
+
+_QUESTION = re.compile(r'<question id="([^"]+)">')
+_AGENT_TURN = re.compile(r'<turn index="\d+" speaker="agent">(.*?)</turn>', re.S)
+
+
+@dataclass
+class StubServer:
+    """The running server: its base URL and what it received."""
+
+    base_url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _reply_items(prompt: str, model: str, count: int) -> list[dict[str, Any]]:
+    ids = _QUESTION.findall(prompt)
+    agent = _AGENT_TURN.findall(prompt)
+    quote = html.unescape(agent[0].split(". ")[0]) if agent else ""
+    items = []
+    for n, qid in enumerate(ids):
+        answer = "yes"
+        if model == "bad-answer" and n == 0:
+            answer = "maybe"
+        if model == "vary" and n == 0 and count % 2 == 0:
+            answer = "no"
+        items.append({"id": qid, "reasoning": f"The agent's first turn shows it ({qid}).",
+                      "quotes": [quote, "a sentence nobody said"], "answer": answer, "confidence": 0.8})
+    if model == "missing-question" and items:
+        items.pop()
+    return items
+
+
+def _logprobs(text: str) -> dict[str, Any]:
+    """Tokens of the reply, with the value of each "answer" as its own token and alternatives in top_logprobs."""
+    tokens: list[dict[str, Any]] = []
+    cursor = 0
+    for match in re.finditer(r'"answer": "([a-z]+)"', text):
+        start, end = match.span(1)
+        tokens.append({"token": text[cursor:start], "logprob": -0.01, "top_logprobs": []})
+        answer = match.group(1)
+        alternatives = {"yes": -0.2, "no": -1.8, "na": -3.5}
+        tops = [{"token": a, "logprob": lp if a != answer else -0.2, "bytes": None} for a, lp in alternatives.items()]
+        tokens.append({"token": answer, "logprob": -0.2, "top_logprobs": tops, "bytes": None})
+        cursor = end
+    tokens.append({"token": text[cursor:], "logprob": -0.01, "top_logprobs": []})
+    return {"content": tokens}
+
+
+def make_app(state: StubServer) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request) -> JSONResponse:
+        body = await request.json()
+        model = str(body.get("model", "good"))
+        state.requests.append(body)
+        state.counts[model] = state.counts.get(model, 0) + 1
+        count = state.counts[model]
+        if model == "slow":
+            await asyncio.sleep(3)
+        if model == "always-429" or (model == "ratelimit-then-ok" and count <= 2):
+            return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429)
+        prompt = "\n".join(m["content"] for m in body["messages"])
+        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(
+            {"judgements": _reply_items(prompt, model, count)}, ensure_ascii=False)
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": text}}
+        if body.get("logprobs") and model not in ("nologprobs", "vary"):
+            choice["logprobs"] = _logprobs(text)
+        return JSONResponse({"id": f"stub-{count}", "object": "chat.completion", "created": int(time.time()),
+                             "model": model, "choices": [choice],
+                             "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
+                                       "total_tokens": (len(prompt) + len(text)) // 4}})
+
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def openai_stub() -> Iterator[StubServer]:
+    """Start the stub on a free loopback port in a thread; stop it after the module."""
+    port = _free_port()
+    state = StubServer(base_url=f"http://127.0.0.1:{port}/v1")
+    server = uvicorn.Server(uvicorn.Config(make_app(state), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started:
+        if time.time() > deadline:
+            raise RuntimeError("the OpenAI stub server did not start")
+        time.sleep(0.05)
+    yield state
+    server.should_exit = True
+    thread.join(timeout=5)
