@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RUBRICATE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(default=Path(".rubricate"), description="Database, models, Label Studio data.")
+    cache_dir: Path = Field(default=Path.home() / ".cache" / "rubricate",
+                            description="Dequantised models, Label Studio's venv and template; shared by projects.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     auto_migrate: bool = Field(default=True, description="Upgrade the database schema when it is opened.")
     judge: str = Field(default="local", description="Default judge spec.")

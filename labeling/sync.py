@@ -1,0 +1,204 @@
+"""Push routed judgements to Label Studio and pull reviewers' decisions back.
+
+``push`` queues what needs a human, groups it into one task per conversation (and judge), validates every
+prediction against the project's label config, imports the tasks and marks the queue rows pushed. Label Studio
+being down leaves everything queued for the next push.
+
+``pull`` is the reliable path: it reads every task of the project with its annotations and stores each annotation
+version once (idempotent, so a crash mid-pull is completed by the next pull with no duplicates), and records
+annotations that disappeared as deleted. Webhooks are a fast path through the same ``ingest_task`` function.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from labeling._venv import LabelStudioError
+from labeling.config import label_config
+from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
+from scorer.store import Store
+from scorer.store.reviews import (
+    QueuedItem,
+    enqueue_routed,
+    mark_pushed,
+    queued_items,
+    record_review,
+    supersede_missing,
+)
+from scorer.types import Rubric
+
+__all__ = ["Connection", "PullResult", "PushResult", "ensure_project", "ingest_task", "project_title", "pull",
+           "push", "task_index"]
+
+log = logging.getLogger(__name__)
+SOURCE = "label_studio"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where Label Studio is and the API token to use."""
+
+    url: str
+    token: str
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url.rstrip("/"), headers={"Authorization": f"Token {self.token}"},
+                            timeout=60)
+
+
+@dataclass
+class PushResult:
+    project_id: int
+    tasks: int = 0
+    judgements: int = 0
+    newly_queued: int = 0
+
+
+@dataclass
+class PullResult:
+    stored: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: list[RejectedResult] = field(default_factory=list)
+    per_criterion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def project_title(rubric: Rubric) -> str:
+    return f"rubricate {rubric.id}@{rubric.version}"
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise LabelStudioError(f"Label Studio at {client.base_url} is not reachable ({type(exc).__name__}); "
+                               "start it with `rubricate labeling up`. Nothing was lost: queued items stay "
+                               "queued.") from exc
+    if response.status_code >= 400:
+        raise LabelStudioError(f"Label Studio answered {response.status_code} to {method} {path}: "
+                               f"{response.text[:300]}")
+    return response.json() if response.content else None
+
+
+def ensure_project(client: httpx.Client, rubric: Rubric) -> int:
+    """The project for this rubric version, created with its label config if missing."""
+    title = project_title(rubric)
+    page = _call(client, "GET", "/api/projects", params={"title": title, "page_size": 1000})
+    for project in page.get("results", page) if isinstance(page, dict) else page:
+        if project.get("title") == title:
+            return int(project["id"])
+    created = _call(client, "POST", "/api/projects", json={
+        "title": title, "label_config": label_config(rubric), "model_version": f"rubricate-{rubric.version}",
+        "show_collab_predictions": True, "description": rubric.name,
+    })
+    return int(created["id"])
+
+
+def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: int = 200) -> PushResult:
+    """Queue routed judgements and import them as tasks (one per conversation and judge)."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    added = enqueue_routed(store, rubric.id, rubric.version)
+    items = queued_items(store, rubric.id, rubric.version)
+    with connection.client() as client:
+        project_id = ensure_project(client, rubric)
+        result = PushResult(project_id=project_id, newly_queued=added)
+        interface = LabelInterface(label_config(rubric))
+        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for item in items:
+            groups[(item.conversation.id, item.judge)].append(item)
+        keys = list(groups)
+        for start in range(0, len(keys), batch_size):
+            batch_keys = keys[start : start + batch_size]
+            tasks = []
+            for conv_id, judge in batch_keys:
+                group = groups[(conv_id, judge)]
+                task = build_task(group[0].conversation, rubric, [(i.judgement, i.reasons) for i in group],
+                                  model_version=f"rubricate-{rubric.version}:{judge}")
+                for prediction in task.get("predictions", []):
+                    if not interface.validate_prediction(prediction):
+                        raise LabelStudioError(f"prediction for {conv_id} does not fit the label config")
+                task["meta"]["judge"] = judge
+                tasks.append(task)
+            imported = _call(client, "POST", f"/api/projects/{project_id}/import",
+                             params={"return_task_ids": "true"}, json=tasks)
+            task_ids = imported.get("task_ids") or []
+            if len(task_ids) != len(tasks):
+                raise LabelStudioError(f"Label Studio returned {len(task_ids)} task ids for {len(tasks)} tasks")
+            for (conv_id, judge), task_id in zip(batch_keys, task_ids, strict=True):
+                group = groups[(conv_id, judge)]
+                mark_pushed(store, [i.queue_id for i in group], project_id=project_id, task_id=int(task_id))
+                result.tasks += 1
+                result.judgements += len(group)
+    return result
+
+
+def _tasks(client: httpx.Client, project_id: int) -> Iterator[dict[str, Any]]:
+    page = 1
+    while True:
+        body = _call(client, "GET", "/api/tasks", params={"project": project_id, "fields": "all", "page": page,
+                                                           "page_size": 100})
+        tasks = body.get("tasks", []) if isinstance(body, dict) else body
+        yield from tasks
+        if len(tasks) < 100:
+            return
+        page += 1
+
+
+def task_index(store: Store, rubric: Rubric) -> dict[int, dict[str, QueuedItem]]:
+    """Pushed queue items by Label Studio task id and criterion id."""
+    index: dict[int, dict[str, QueuedItem]] = defaultdict(dict)
+    for item in queued_items(store, rubric.id, rubric.version, ("pushed", "reviewed", "queued")):
+        if item.task_id is not None:
+            index[item.task_id][item.judgement.criterion_id] = item
+    return dict(index)
+
+
+def ingest_task(store: Store, rubric: Rubric, task: dict[str, Any], result: PullResult,
+                index: dict[int, dict[str, QueuedItem]] | None = None) -> None:
+    """Store every annotation version of one task (used by pull and by the webhook)."""
+    pushed = (index if index is not None else task_index(store, rubric)).get(int(task["id"]), {})
+    if not pushed:
+        return
+    conversation = next(iter(pushed.values())).conversation
+    ai = {cid: item.judgement for cid, item in pushed.items()}
+    for annotation in task.get("annotations") or []:
+        if annotation.get("was_cancelled"):
+            continue
+        reviewer = str(annotation.get("completed_by") or "") or None
+        reviews, rejected = annotation_to_reviews(annotation, conversation, rubric, ai, reviewer=reviewer)
+        result.rejected.extend(rejected)
+        version = str(annotation.get("updated_at") or annotation.get("created_at") or "")
+        for review in reviews:
+            if record_review(store, pushed[review.criterion_id].judgement_id, review, external_version=version):
+                result.stored += 1
+                result.per_criterion[review.criterion_id] += 1
+            else:
+                result.unchanged += 1
+
+
+def pull(store: Store, connection: Connection, rubric: Rubric,
+         *, after_task: Callable[[int], None] | None = None) -> PullResult:
+    """Store reviewers' decisions for the rubric version's project; safe to repeat and to resume."""
+    result = PullResult()
+    with connection.client() as client:
+        project_id = ensure_project(client, rubric)
+        present: dict[int, set[str]] = {}
+        index = task_index(store, rubric)
+        judgements = {task_id: [i.judgement_id for i in items.values()] for task_id, items in index.items()}
+        for task in _tasks(client, project_id):
+            ingest_task(store, rubric, task, result, index)
+            present[int(task["id"])] = {str(a["id"]) for a in task.get("annotations") or []
+                                        if not a.get("was_cancelled")}
+            if after_task is not None:
+                after_task(int(task["id"]))
+        result.deleted = supersede_missing(store, SOURCE, judgements, present)
+    store.set_state(f"label_studio:{rubric.version}:last_pull", datetime.now(UTC).isoformat())
+    return result
