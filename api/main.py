@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routers import health
+from api.routers import health, webhooks
 from scorer.settings import Settings
 from scorer.store import Store
 
@@ -35,4 +35,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     return app

@@ -1,0 +1,60 @@
+"""``POST /v1/labeling/webhook``: Label Studio's fast path for reviewers' decisions.
+
+Authenticated by a shared secret in the ``X-Rubricate-Secret`` header (401 otherwise, nothing stored). The
+annotation goes through the same code as ``rubricate review pull``, so a webhook and a pull of the same annotation
+store it once. Deletions are left to the next pull, which sees which annotations are gone. Payloads are never
+logged whole (they carry a project token).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, status
+from pydantic import BaseModel
+
+from api.deps import SettingsDep, StoreDep
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/labeling", tags=["labeling"])
+
+
+class WebhookResult(BaseModel):
+    """What the webhook did with the payload."""
+
+    action: str
+    stored: int
+    unchanged: int
+    rejected: int
+
+
+@router.post("/webhook", response_model=WebhookResult, summary="Label Studio webhook (annotation events)")
+def label_studio_webhook(
+    payload: dict[str, Any], settings: SettingsDep, store: StoreDep,
+    x_rubricate_secret: Annotated[str | None, Header()] = None,
+) -> WebhookResult:
+    from labeling.sync import PullResult, ingest_task
+
+    if not settings.webhook_secret:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "webhooks are not configured: set "
+                            "RUBRICATE_WEBHOOK_SECRET; `rubricate review pull` works without them")
+    if not x_rubricate_secret or not hmac.compare_digest(x_rubricate_secret, settings.webhook_secret):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or missing X-Rubricate-Secret header")
+    action = str(payload.get("action", ""))
+    annotation, task, project = payload.get("annotation"), payload.get("task"), payload.get("project") or {}
+    if action not in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED") or not annotation or not task:
+        return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
+    title = str(project.get("title", ""))
+    rubric_id, _, version = title.removeprefix("rubricate ").partition("@")
+    rubric = store.get_rubric(rubric_id, version) if version else None
+    if rubric is None:
+        log.warning("webhook for project %r, which is not a rubricate project; ignored", title)
+        return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
+    result = PullResult()
+    ingest_task(store, rubric, {**task, "annotations": [annotation]}, result)
+    return WebhookResult(action=action, stored=result.stored, unchanged=result.unchanged,
+                         rejected=len(result.rejected))
