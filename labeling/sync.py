@@ -70,6 +70,11 @@ class PullResult:
     per_criterion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+def model_version(rubric: Rubric) -> str:
+    """The project's and the predictions' model version: Label Studio shows only predictions that match it."""
+    return f"rubricate-{rubric.version}"
+
+
 def project_title(rubric: Rubric) -> str:
     return f"rubricate {rubric.id}@{rubric.version}"
 
@@ -95,7 +100,7 @@ def ensure_project(client: httpx.Client, rubric: Rubric) -> int:
         if project.get("title") == title:
             return int(project["id"])
     created = _call(client, "POST", "/api/projects", json={
-        "title": title, "label_config": label_config(rubric), "model_version": f"rubricate-{rubric.version}",
+        "title": title, "label_config": label_config(rubric), "model_version": model_version(rubric),
         "show_collab_predictions": True, "description": rubric.name,
     })
     return int(created["id"])
@@ -121,7 +126,7 @@ def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: in
             for conv_id, judge in batch_keys:
                 group = groups[(conv_id, judge)]
                 task = build_task(group[0].conversation, rubric, [(i.judgement, i.reasons) for i in group],
-                                  model_version=f"rubricate-{rubric.version}:{judge}")
+                                  model_version=model_version(rubric))
                 for prediction in task.get("predictions", []):
                     if not interface.validate_prediction(prediction):
                         raise LabelStudioError(f"prediction for {conv_id} does not fit the label config")
