@@ -146,13 +146,15 @@ def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: in
 
 
 def _tasks(client: httpx.Client, project_id: int) -> Iterator[dict[str, Any]]:
-    page = 1
+    page, seen = 1, 0
     while True:
         body = _call(client, "GET", "/api/tasks", params={"project": project_id, "fields": "all", "page": page,
                                                            "page_size": 100})
         tasks = body.get("tasks", []) if isinstance(body, dict) else body
         yield from tasks
-        if len(tasks) < 100:
+        seen += len(tasks)
+        total = body.get("total", seen) if isinstance(body, dict) else seen
+        if len(tasks) < 100 or seen >= total:  # asking past the last page is a 404 in Label Studio
             return
         page += 1
 
