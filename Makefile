@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
-export RUBRICATE_CACHE_DIR ?= $(CURDIR)/.cache
+export RUBRICATE_CACHE_DIR ?= $(HOME)/.cache/rubricate
 DEMO_DIR := demo-output
 
 .PHONY: help venv demo test lint typecheck pytest bench chromium clean

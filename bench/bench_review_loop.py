@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from scorer.judges.fake import FakeJudge
 from scorer.pipeline import score_conversation
 from scorer.routing import RoutingPolicy
 from scorer.rubric import parse_rubric
+from scorer.settings import Settings
 from scorer.store import Store
 from scorer.store.reviews import queued_items
 from scorer.types import Conversation
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("bench-results/review_loop.json"))
     args = parser.parse_args()
-    cache = Path(os.environ.get("RUBRICATE_CACHE_DIR", ".cache")) / "label-studio"
+    cache = Settings().cache_dir / "label-studio"
     with tempfile.TemporaryDirectory() as tmp:
         credentials = start(Path(tmp) / "ls", cache_dir=cache)
         try:

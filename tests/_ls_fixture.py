@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from labeling.server import Credentials, start, stop
+from scorer.settings import Settings
 
 __all__ = ["label_studio", "ls_cache_dir"]
 
 
 def ls_cache_dir() -> Path:
-    root = os.environ.get("RUBRICATE_CACHE_DIR") or str(Path(__file__).resolve().parents[1] / ".cache")
-    return Path(root) / "label-studio"
+    """The same place `rubricate labeling up` uses (RUBRICATE_CACHE_DIR, default ~/.cache/rubricate)."""
+    return Settings().cache_dir / "label-studio"
 
 
 @pytest.fixture(scope="session")
