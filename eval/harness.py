@@ -1,0 +1,110 @@
+"""Run a judge over a labelled dataset and measure it: agreement with humans per criterion (with bootstrap CIs and
+the human–human baseline), calibration, auto-accept coverage vs accuracy, evidence precision/recall, and a
+learning curve for the learned judge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eval.calibration import fit_threshold
+from eval.datasets import Dataset
+from eval.metrics import agreement, bootstrap_ci, ece, evidence_scores, human_human_kappa, krippendorff_alpha
+from scorer.evidence import attach_evidence
+from scorer.judges import Judge
+from scorer.pipeline import check_judgements
+from scorer.types import Judgement, Rubric
+
+__all__ = ["Predictions", "evaluate", "learning_curve", "predict"]
+
+Predictions = list[dict[str, Judgement]]
+
+
+def predict(judge: Judge, dataset: Dataset, rubric: Rubric,
+            progress: Callable[[int], None] | None = None) -> Predictions:
+    """The judge's checked, evidence-located judgements for every conversation."""
+    out: Predictions = []
+    prepare = getattr(judge, "prepare", None)
+    if callable(prepare):
+        prepare([item.conversation for item in dataset.items])
+    for n, item in enumerate(dataset.items, 1):
+        raw = judge.judge(item.conversation, rubric.criteria)
+        checked = check_judgements(rubric.criteria, raw, judge.id)
+        out.append({j.criterion_id: attach_evidence(item.conversation, j) for j in checked})
+        if progress:
+            progress(n)
+    return out
+
+
+def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, target_accuracy: float = 0.9,
+             seed: int = 0) -> dict[str, Any]:
+    """The metrics JSON: ``{"overall": {...}, "per_criterion": {id: {...}}}``; null where not computable."""
+    per: dict[str, Any] = {}
+    all_h: list[str] = []
+    all_a: list[str] = []
+    for criterion in rubric.criteria:
+        rows = [(item, pred[criterion.id]) for item, pred in zip(dataset.items, predictions, strict=True)
+                if criterion.id in item.labels]
+        scored = [(item, j) for item, j in rows if j.status == "scored" and j.answer is not None]
+        human = [item.labels[criterion.id] for item, _ in scored]
+        ai = [str(j.answer) for _, j in scored]
+        stats = agreement(human, ai, criterion.answers)
+        annotators = [item.annotators for item, _ in rows if item.annotators]
+        correct = [h == a for h, a in zip(human, ai, strict=True)]
+        confidences = [j.confidence if j.confidence is not None else 0.0 for _, j in scored]
+        threshold = fit_threshold(confidences, correct, target_accuracy) if scored else None
+        accepted = [c for conf, c in zip(confidences, correct, strict=True)
+                    if threshold is not None and conf >= threshold["threshold"]]
+        gold_rows = [(item, j) for item, j in scored if item.evidence.get(criterion.id)]
+        precision, recall = evidence_scores([{e.turn for e in j.evidence} for _, j in gold_rows],
+                                            [set(item.evidence[criterion.id]) for item, _ in gold_rows])
+        proposed = sum(len(j.proposed_quotes) for _, j in rows)
+        per[criterion.id] = {
+            "n": len(rows), "scored": len(scored), "unscored": len(rows) - len(scored),
+            "accuracy": stats["accuracy"], "accuracy_ci": bootstrap_ci(human, ai, "accuracy", seed=seed),
+            "kappa": stats["kappa"], "kappa_ci": bootstrap_ci(human, ai, "kappa", seed=seed),
+            "macro_f1": stats["macro_f1"], "confusion": stats["confusion"],
+            "human_human_kappa": human_human_kappa(annotators, criterion.id) if annotators else None,
+            "krippendorff_alpha": krippendorff_alpha(annotators, criterion.id, criterion.answers)
+            if annotators else None,
+            "ece": ece(confidences, correct),
+            "auto_accept_threshold": threshold["threshold"] if threshold else None,
+            "auto_accept_coverage": len(accepted) / len(scored) if scored and threshold else None,
+            "auto_accept_accuracy": sum(accepted) / len(accepted) if accepted else None,
+            "evidence_precision": precision, "evidence_recall": recall,
+            "dropped_quote_rate": (sum(j.dropped_quotes for _, j in rows) / proposed) if proposed else None,
+            "label_balance": {a: human.count(a) / len(human) for a in criterion.answers} if human else None,
+            "note": stats.get("note"),
+            "_curve": {"confidence": confidences, "correct": correct},
+        }
+        all_h += human
+        all_a += ai
+    overall = {"conversations": len(dataset), "judgements": len(all_h),
+               "accuracy": sum(h == a for h, a in zip(all_h, all_a, strict=True)) / len(all_h) if all_h else None,
+               "target_accuracy": target_accuracy}
+    return {"overall": overall, "per_criterion": per}
+
+
+def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[int], *, seed: int = 0,
+                   target_accuracy: float = 0.9) -> list[dict[str, Any]]:
+    """Retrain the learned judge on growing prefixes of a seeded shuffle of ``train``; measure on ``test``."""
+    import random
+
+    from eval._features import Featuriser
+    from eval.learned import LearnedJudge
+    from eval.learned import train as fit
+
+    order = list(train.items)
+    random.Random(seed).shuffle(order)
+    featuriser = Featuriser()
+    points = []
+    for size in sorted({min(s, len(order)) for s in sizes}):
+        model = fit(Dataset(order[:size]), rubric, seed=seed, featuriser=featuriser)
+        judge = LearnedJudge(model)
+        judge.featuriser = featuriser
+        metrics = evaluate(test, predict(judge, test, rubric), rubric, target_accuracy=target_accuracy)
+        per = metrics["per_criterion"]
+        points.append({"train_size": size, "accuracy": metrics["overall"]["accuracy"],
+                       "kappa": {c: per[c]["kappa"] for c in per},
+                       "auto_accept_coverage": {c: per[c]["auto_accept_coverage"] for c in per}})
+    return points

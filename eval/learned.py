@@ -1,0 +1,164 @@
+"""The learned judge: a per-criterion scikit-learn classifier on sentence-embedding features of the conversation,
+trained on human labels (a labelled dataset or reviewers' decisions). Registry name: ``learned`` (the model saved
+for the rubric version under the models dir) or ``learned:<path>``.
+
+Its confidence is the classifier's probability (``classifier`` kind). Its evidence is the turn that pushes the
+decision most: the turn whose embedding scores highest on the predicted answer's weights.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval._features import Featuriser
+from eval.datasets import Dataset
+from scorer._errors import JudgeError
+from scorer.evidence import whole_turn
+from scorer.judges._base import JudgeOptions
+from scorer.types import Conversation, Criterion, Judgement, Rubric
+
+__all__ = ["LearnedJudge", "LearnedModel", "create", "model_dir", "train"]
+
+MIN_PER_CLASS = 3
+_CUSTOMER_SUBJECT = re.compile(
+    r"^\s*(did|does|was|were|is|would|has|had)\s+the\s+(customer|seeker|user|client|caller)\b", re.I)
+
+
+@dataclass
+class LearnedModel:
+    """Fitted classifiers per criterion (None where training was impossible, with the reason)."""
+
+    rubric_id: str
+    rubric_version: str
+    embedding_model: str
+    classifiers: dict[str, Any] = field(default_factory=dict)
+    untrainable: dict[str, str] = field(default_factory=dict)
+    trained_on: dict[str, int] = field(default_factory=dict)
+
+    def save(self, folder: Path) -> Path:
+        import joblib
+
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, folder / "learned.joblib")
+        (folder / "manifest.json").write_text(json.dumps({
+            "rubric_id": self.rubric_id, "rubric_version": self.rubric_version,
+            "embedding_model": self.embedding_model, "trained_on": self.trained_on,
+            "untrainable": self.untrainable}, indent=2))
+        return folder
+
+    @staticmethod
+    def load(folder: Path) -> LearnedModel:
+        import joblib
+
+        path = folder / "learned.joblib"
+        if not path.exists():
+            raise JudgeError(f"no learned judge in {folder}: train one with `rubricate train --from DATA --rubric R`")
+        model = joblib.load(path)
+        if not isinstance(model, LearnedModel):
+            raise JudgeError(f"{path} is not a rubricate learned judge")
+        return model
+
+
+def model_dir(models_dir: Path, rubric_version: str) -> Path:
+    return models_dir / f"learned-{rubric_version}"
+
+
+def train(dataset: Dataset, rubric: Rubric, *, embedding_model: str | None = None, seed: int = 0,
+          featuriser: Featuriser | None = None) -> LearnedModel:
+    """Fit one classifier per criterion on the dataset's human labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    featuriser = featuriser or Featuriser(embedding_model)
+    features = featuriser.many([item.conversation for item in dataset.items])
+    model = LearnedModel(rubric.id, rubric.version, featuriser.model_path)
+    for criterion in rubric.criteria:
+        rows = [i for i, item in enumerate(dataset.items) if criterion.id in item.labels]
+        y = [dataset.items[i].labels[criterion.id] for i in rows]
+        counts = {label: y.count(label) for label in set(y)}
+        model.trained_on[criterion.id] = len(y)
+        if len(counts) < 2 or min(counts.values()) < MIN_PER_CLASS:
+            model.untrainable[criterion.id] = (f"needs at least two answers with {MIN_PER_CLASS}+ labels each; "
+                                               f"got {counts or 'no labels'}")
+            continue
+        classifier = LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000, random_state=seed)
+        classifier.fit(features[rows], y)
+        model.classifiers[criterion.id] = classifier
+    return model
+
+
+class LearnedJudge:
+    """Judge with a :class:`LearnedModel`; see the module docstring."""
+
+    def __init__(self, model: LearnedModel, *, judge_id: str = "learned") -> None:
+        self.model = model
+        self.id = judge_id
+        self.featuriser = Featuriser(model.embedding_model)
+
+    def prepare(self, conversations: Sequence[Conversation]) -> None:
+        """Embed many conversations' turns in one batched pass (the harness calls this before judging)."""
+        self.featuriser.many(list(conversations))
+
+    def _evidence_turn(self, classifier: Any, answer: str, criterion: Criterion, conversation: Conversation,
+                       turns: np.ndarray) -> int:
+        classes = list(classifier.classes_)
+        coef = classifier.coef_
+        weights = coef[classes.index(answer)] if coef.shape[0] > 1 else (coef[0] if answer == classes[1] else -coef[0])
+        dim = turns.shape[1]
+        about_customer = bool(_CUSTOMER_SUBJECT.match(criterion.question))
+        candidates = [i for i, t in enumerate(conversation.turns) if (t.speaker == "customer") == about_customer]
+        candidates = candidates or list(range(len(conversation.turns)))
+        block = weights[dim : 2 * dim] if about_customer else weights[:dim]
+        return max(candidates, key=lambda i: float(turns[i] @ block))
+
+    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
+        common = {"judge_id": self.id, "model_id": f"learned@{self.model.rubric_version}", "prompt_version": "none"}
+        try:
+            turns = self.featuriser.turn_vectors(conversation)
+            vector = self.featuriser.vector(conversation, turns)[None, :]
+        except Exception as exc:
+            return [Judgement.unscored(c.id, f"featurising failed: {exc}", **common) for c in criteria]  # type: ignore[arg-type]
+        out = []
+        for criterion in criteria:
+            classifier = self.model.classifiers.get(criterion.id)
+            if classifier is None:
+                reason = self.model.untrainable.get(criterion.id, "this criterion was not in the training data")
+                out.append(Judgement.unscored(criterion.id, f"learned judge: {reason}", **common))  # type: ignore[arg-type]
+                continue
+            probs = classifier.predict_proba(vector)[0]
+            probabilities = {a: 0.0 for a in criterion.answers}
+            probabilities.update({str(c): float(p) for c, p in zip(classifier.classes_, probs, strict=True)})
+            answer = max(probabilities, key=lambda a: probabilities[a])
+            evidence = []
+            if answer != "na" and not criterion.scale.is_failing(answer):
+                turn = self._evidence_turn(classifier, answer, criterion, conversation, turns)
+                evidence = [whole_turn(conversation, turn)]
+            out.append(Judgement(
+                criterion_id=criterion.id, answer=answer, confidence=probabilities[answer],
+                confidence_kind="classifier", probabilities=probabilities, evidence=evidence,
+                rationale=f"classifier trained on {self.model.trained_on.get(criterion.id, 0)} human labels; "
+                          + ", ".join(f"{a} {p:.2f}" for a, p in sorted(probabilities.items(), key=lambda kv: -kv[1])),
+                **common,  # type: ignore[arg-type]
+            ))
+        return out
+
+
+def create(arg: str | None, options: JudgeOptions) -> LearnedJudge:
+    """Registry factory: ``learned`` (the model for the rubric version) or ``learned:<folder>``."""
+    if arg:
+        folder = Path(arg)
+    elif options.models_dir and options.rubric_version:
+        folder = model_dir(options.models_dir, options.rubric_version)
+    else:
+        raise JudgeError("the learned judge needs a rubric version and a models dir, or learned:<folder>")
+    model = LearnedModel.load(folder)
+    if options.rubric_version and model.rubric_version != options.rubric_version:
+        raise JudgeError(f"the learned judge in {folder} was trained for rubric version {model.rubric_version}, "
+                         f"not {options.rubric_version}; retrain it with `rubricate train`")
+    return LearnedJudge(model, judge_id=f"learned:{arg}" if arg else "learned")

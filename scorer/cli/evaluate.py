@@ -1,0 +1,180 @@
+"""``rubricate eval``, ``calibrate`` and ``train``: measure judges on human labels and learn from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from scorer._errors import RubricateError
+from scorer.cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
+
+__all__ = ["register"]
+
+FromOption = Annotated[str, typer.Option("--from", help="A labelled dataset (JSONL) or the word 'reviews'.")]
+
+
+def _dataset(source: str, rubric, db: str | None):  # type: ignore[no-untyped-def]
+    from eval.datasets import load_dataset
+    from eval.reviews_source import dataset_from_reviews
+
+    if source == "reviews":
+        data = dataset_from_reviews(open_store(settings_for(db)), rubric)
+        if not data.items:
+            raise RubricateError("no stored reviews for this rubric version yet: run `rubricate review pull` first")
+        return data
+    return load_dataset(source, rubric)
+
+
+def _train_and_save(train_set, rubric, embedding_model: str | None):  # type: ignore[no-untyped-def]
+    from eval.learned import model_dir, train
+
+    with console.status(f"training the learned judge on {len(train_set)} conversations …"):
+        model = train(train_set, rubric, embedding_model=embedding_model)
+    folder = model.save(model_dir(settings_for().models_dir, rubric.version))
+    for cid, why in model.untrainable.items():
+        console.print(f"[yellow]{cid}[/]: not trained — {why}")
+    return folder
+
+
+def eval_command(
+    data: Annotated[Path, typer.Argument(help="Labelled conversations (JSONL).")],
+    rubric: RubricOption,
+    judge: JudgeOption = None,
+    train_on: Annotated[Path | None, typer.Option(help="Train the learned judge on this file first.")] = None,
+    split: Annotated[float | None, typer.Option(help="Hold out this share of DATA as test; train on the rest.")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and bootstraps.")] = 13,
+    report: Annotated[Path | None, typer.Option(help="Write report.html into this folder.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics JSON here.")] = None,
+    learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Retrain on 25/50/100/200/all.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N test conversations.")] = None,
+    target_accuracy: Annotated[float, typer.Option(help="Accuracy auto-accepted items must keep.")] = 0.9,
+    embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformers folder for `learned`.")] = None,
+) -> None:
+    """Measure a judge against human labels: accuracy, κ (with CIs), the human–human baseline, calibration,
+    auto-accept coverage and evidence precision/recall, per criterion."""
+    from eval.datasets import Dataset, load_dataset
+    from eval.datasets import split as split_dataset
+    from eval.harness import evaluate, predict
+    from eval.harness import learning_curve as curve
+    from scorer.judges import JudgeOptions, get_judge
+    from scorer.rubric import load_rubric
+
+    settings = settings_for()
+    the_rubric = load_rubric(rubric)
+    dataset = load_dataset(data, the_rubric)
+    train_set = load_dataset(train_on, the_rubric) if train_on else None
+    test_set = dataset
+    if split:
+        train_set, test_set = split_dataset(dataset, split, seed)
+    if train_set is not None:
+        overlap = {i.conversation.id for i in train_set.items} & {i.conversation.id for i in test_set.items}
+        if overlap:
+            raise RubricateError(f"{len(overlap)} conversation(s) are in both the training and the test data")
+    if limit:
+        test_set = Dataset(test_set.items[:limit], 0, test_set.source)
+    spec = judge or settings.judge
+    if "learned" in spec and train_set is not None:
+        _train_and_save(train_set, the_rubric, embedding_model)
+    the_judge = get_judge(spec, JudgeOptions(models_dir=settings.models_dir, rubric_version=the_rubric.version))
+    console.print(f"test: {len(test_set)} conversations" + (f", train: {len(train_set)}" if train_set else ""))
+    with Progress(console=err_console) as progress:
+        task = progress.add_task(f"judging with {spec}", total=len(test_set))
+        predictions = predict(the_judge, test_set, the_rubric, lambda n: progress.update(task, completed=n))
+    metrics = evaluate(test_set, predictions, the_rubric, target_accuracy=target_accuracy, seed=seed)
+    metrics["overall"].update({"judge": spec, "test_size": len(test_set),
+                               "train_size": len(train_set) if train_set else None})
+    points = None
+    if learning_curve:
+        if train_set is None:
+            raise RubricateError("--learning-curve needs training data: --train-on or --split")
+        with console.status("learning curve: retraining on 25/50/100/200/all …"):
+            points = curve(train_set, test_set, the_rubric, [25, 50, 100, 200, len(train_set)], seed=seed)
+        metrics["learning_curve"] = points
+    _summary(metrics)
+    if json_out:
+        clean = {**metrics, "per_criterion": {c: {k: v for k, v in m.items() if not k.startswith("_")}
+                                              for c, m in metrics["per_criterion"].items()}}
+        json_out.write_text(json.dumps(clean, indent=2))
+        console.print(f"metrics: {json_out}")
+    if report:
+        from eval.report import evaluation_report
+
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "report.html").write_text(evaluation_report(
+            metrics, title=f"rubricate eval · {the_rubric.id} · {spec}",
+            subtitle=f"{data} · test {len(test_set)} conversations", learning=points), encoding="utf-8")
+        console.print(f"report: {report / 'report.html'}")
+
+
+def _summary(metrics: dict) -> None:  # type: ignore[type-arg]
+    table = Table(title="agreement with human labels")
+    for column in ("criterion", "n", "accuracy", "κ", "human–human κ", "ECE", "auto-accept cov.", "acc.",
+                   "evid. P/R"):
+        table.add_column(column)
+    f = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    for cid, m in metrics["per_criterion"].items():
+        table.add_row(cid, str(m["n"]), f(m["accuracy"]), f(m["kappa"]), f(m["human_human_kappa"]), f(m["ece"]),
+                      f(m["auto_accept_coverage"]), f(m["auto_accept_accuracy"]),
+                      f"{f(m['evidence_precision'])}/{f(m['evidence_recall'])}")
+    console.print(table)
+
+
+def calibrate(source: FromOption, rubric: RubricOption, judge: JudgeOption = None, db: DbOption = None,
+              target_accuracy: Annotated[float, typer.Option(help="Accuracy to keep on auto-accepted items.")] = 0.9,
+              ) -> None:
+    """Fit confidence calibration per criterion on human labels and store the auto-accept thresholds that review
+    routing uses from then on."""
+    from eval.calibration import calibrate_criterion
+    from eval.harness import predict
+    from eval.reviews_source import reviewed_judgements
+    from scorer.judges import JudgeOptions, get_judge
+    from scorer.rubric import load_rubric
+    from scorer.store.calibrations import save_calibration
+
+    settings = settings_for(db)
+    the_rubric = load_rubric(rubric)
+    spec = judge or settings.judge
+    pairs: dict[str, list[tuple[float, bool]]] = {c.id: [] for c in the_rubric.criteria}
+    if source == "reviews":
+        for _, j, human in reviewed_judgements(open_store(settings), the_rubric):
+            if j.judge_id == spec and j.status == "scored" and j.criterion_id in pairs:
+                pairs[j.criterion_id].append((j.confidence or 0.0, j.answer == human))
+    else:
+        data = _dataset(source, the_rubric, db)
+        the_judge = get_judge(spec, JudgeOptions(models_dir=settings.models_dir, rubric_version=the_rubric.version))
+        for item, pred in zip(data.items, predict(the_judge, data, the_rubric), strict=True):
+            for cid, label in item.labels.items():
+                if pred[cid].status == "scored":
+                    pairs[cid].append((pred[cid].confidence or 0.0, pred[cid].answer == label))
+    store = open_store(settings)
+    for cid, values in pairs.items():
+        result = calibrate_criterion([v[0] for v in values], [v[1] for v in values], target=target_accuracy,
+                                     default_threshold=settings.review_threshold)
+        save_calibration(store, the_rubric, cid, spec, method=result["method"], threshold=result["threshold"],
+                         n=result["n"], params={k: v for k, v in result.items() if k != "threshold"})
+        ece = "" if result["ece_before"] is None else f" ECE {result['ece_before']:.3f} → {result['ece_after']:.3f}"
+        console.print(f"{cid}: n={result['n']} threshold {result['threshold']:.3f}{ece}"
+                      + (f" · {result['note']}" if result.get("note") else ""))
+
+
+def train_command(source: FromOption, rubric: RubricOption, db: DbOption = None,
+                  embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformers folder.")] = None,
+                  ) -> None:
+    """Fit the learned judge on human labels (a dataset, or the reviews `review pull` stored)."""
+    from scorer.rubric import load_rubric
+
+    the_rubric = load_rubric(rubric)
+    folder = _train_and_save(_dataset(source, the_rubric, db), the_rubric, embedding_model)
+    console.print(f"learned judge saved in {folder}; use it with --judge learned")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command()(calibrate)
+    app.command("train")(train_command)
