@@ -1,4 +1,7 @@
-"""FastAPI dependencies: settings and the store, taken from ``app.state`` (set by ``create_app``)."""
+"""FastAPI dependencies: settings, the service state and the store (opened lazily), and the role-checked API key.
+
+Everything comes from ``app.state`` (set by :func:`api.main.create_app`); nothing is read at import time.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,43 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.auth import require
+from api.state import ServiceState
 from scorer.settings import Settings
 from scorer.store import Store
+from scorer.store.keys import ApiKey
 
-__all__ = ["SettingsDep", "StoreDep", "get_settings", "get_store"]
+__all__ = [
+    "AdminKey",
+    "IngestKey",
+    "ReaderKey",
+    "ReviewerKey",
+    "SettingsDep",
+    "StateDep",
+    "StoreDep",
+    "get_settings",
+    "get_state",
+    "get_store",
+]
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
 def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    """The store; a database that cannot be opened becomes a 503 (see :mod:`api.errors`)."""
+    return get_state(request).store.get()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StateDep = Annotated[ServiceState, Depends(get_state)]
 StoreDep = Annotated[Store, Depends(get_store)]
+IngestKey = Annotated[ApiKey, Depends(require("ingest"))]
+ReviewerKey = Annotated[ApiKey, Depends(require("reviewer"))]
+ReaderKey = Annotated[ApiKey, Depends(require("ingest", "reviewer"))]
+AdminKey = Annotated[ApiKey, Depends(require())]

@@ -1,4 +1,8 @@
-"""The FastAPI app factory. Routers are included here; state (settings, store) lives on ``app.state``."""
+"""The FastAPI app factory. Routers are included here; state (settings, store, workers) lives on ``app.state``.
+
+Nothing happens at import time: ``create_app()`` builds the app, and its lifespan opens the database and starts
+the in-process worker (or, with ``RUBRICATE_BROKER_URL``, the dispatcher that feeds Celery workers).
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,51 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
-from api.routers import health, webhooks
+from api.auth import document_roles
+from api.errors import BodyLimitMiddleware, install_error_handlers
+from api.routers import agreement, conversations, health, judgements, rubrics, scoring_jobs, webhooks
+from api.state import ServiceState
 from scorer.settings import Settings
 from scorer.store import Store
 
 __all__ = ["create_app"]
 
+DESCRIPTION = """Score support conversations against a QA rubric; review what the AI is unsure about.
+
+Authenticate with `Authorization: Bearer <key>` (keys come from `rubricate keys create --role ROLE`). Roles:
+**ingest** sends conversations and reads results, **reviewer** reads judgements and agreement, **admin** may do
+everything. Each route's description names the roles it admits.
+"""
+
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    """Build the app for ``settings`` (default: from the environment). The store is opened on startup."""
+    """Build the app for ``settings`` (default: from the environment); ``store`` overrides the database."""
     settings = settings or Settings()
+    service = ServiceState(settings, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store or Store(settings.resolved_database_url(), auto_migrate=settings.auto_migrate)
+        await run_in_threadpool(service.start)
         try:
             yield
         finally:
-            if store is None:
-                app.state.store.close()
+            await run_in_threadpool(service.stop)
 
-    app = FastAPI(
-        title="rubricate",
-        version="0.1.0",
-        description="Score support conversations against a QA rubric; review what the AI is unsure about.",
-        lifespan=lifespan,
-    )
+    app = FastAPI(title="rubricate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.service = service
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for router in (health.router, rubrics.router, conversations.router, scoring_jobs.router, judgements.router,
+                   agreement.router):
+        document_roles(router)
     app.include_router(health.router)
+    app.include_router(rubrics.router)
+    app.include_router(conversations.router)
+    app.include_router(scoring_jobs.router)
+    app.include_router(judgements.router)
+    app.include_router(agreement.router)
     app.include_router(webhooks.router)
     return app

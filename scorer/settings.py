@@ -31,6 +31,25 @@ class Settings(BaseSettings):
     max_transcript_chars: int = Field(default=2_000_000, description="Larger transcripts are refused (413).")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The scoring service (api/, `rubricate serve` and `rubricate worker`) ---------------------------------------
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0, description="Larger request bodies are refused (413).")
+    max_batch: int = Field(default=1000, ge=1, description="Most conversations accepted in one ingest request.")
+    allowed_judges: list[str] = Field(default_factory=list,
+                                      description="Judges API clients may name besides `judge` (JSON list).")
+    worker_enabled: bool = Field(default=True, description="Run the in-process worker in `rubricate serve` "
+                                 "(only when no broker is set).")
+    worker_concurrency: int = Field(default=2, ge=1, description="Jobs worked on at once per worker process.")
+    judge_concurrency: int = Field(default=4, ge=1, description="Judge calls in flight at once per process.")
+    judge_calls_per_minute: float | None = Field(default=None, gt=0,
+                                                 description="Cap on judge calls per minute per process.")
+    job_chunk_size: int = Field(default=25, ge=1, description="Conversations per unit of work a worker claims.")
+    job_heartbeat_seconds: float = Field(default=5.0, gt=0, description="How often a worker marks its work alive.")
+    job_stale_seconds: float = Field(default=60.0, gt=0,
+                                     description="Work without a heartbeat for this long is taken over.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Idle in-process worker's polling interval.")
+    broker_timeout_seconds: float = Field(default=2.0, gt=0, description="Timeout talking to the broker (Redis).")
+    broker_queue: str = Field(default="rubricate", min_length=1,
+                              description="Celery queue; one queue per database (workers and API must agree).")
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""

@@ -1,0 +1,179 @@
+"""Scale-out on Celery (Redis broker): the Celery app, publishing chunks, and the dispatcher that re-publishes.
+
+The task runs exactly the work function the in-process worker runs (:func:`api.jobs.runner.work_on`). The
+database stays the source of truth: a chunk is written ``pending`` in the request's transaction, becomes
+``queued`` once its message is published, and the dispatcher re-publishes chunks whose publish failed and chunks
+whose worker went silent, so a message lost with a dead broker or a killed worker never loses work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from celery import Celery
+from kombu.utils.url import maybe_sanitize_url
+
+from api.jobs.runner import work_on
+from api.jobs.runtime import JobRuntime, LazyStore
+from scorer._errors import RubricateError, StorageError
+from scorer.settings import Settings
+from scorer.store.jobs import dispatchable_chunks, set_chunk_status
+
+__all__ = ["TASK", "BrokerUnavailable", "Dispatcher", "Publisher", "make_celery"]
+
+log = logging.getLogger(__name__)
+TASK = "rubricate.score_chunk"
+
+
+class BrokerUnavailable(RubricateError):
+    """The broker (Redis) could not be reached."""
+
+
+def make_celery(settings: Settings, runtime: JobRuntime | None = None) -> Celery:
+    """A Celery app for ``settings.broker_url`` with the scoring task registered (workers load judges lazily)."""
+    if not settings.broker_url:
+        raise BrokerUnavailable("RUBRICATE_BROKER_URL is not set: Celery workers need a Redis URL such as "
+                                "redis://127.0.0.1:6379/0 (without one, `rubricate serve` scores in-process)")
+    timeout = settings.broker_timeout_seconds
+    app = Celery("rubricate", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=settings.broker_queue, task_acks_late=True, task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1, worker_concurrency=settings.worker_concurrency, worker_pool="threads",
+        worker_hijack_root_logger=False, task_serializer="json", accept_content=["json"],
+        broker_connection_timeout=timeout, broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_connect_timeout": timeout, "socket_timeout": timeout,
+                                  "visibility_timeout": 3600},
+    )
+    holder: dict[str, JobRuntime] = {"runtime": runtime} if runtime else {}
+    lock = threading.Lock()
+
+    def get_runtime() -> JobRuntime:
+        with lock:
+            if "runtime" not in holder:
+                holder["runtime"] = JobRuntime(settings)
+            return holder["runtime"]
+
+    @app.task(name=TASK, bind=True, acks_late=True)
+    def score_chunk(self: Any, chunk_id: int) -> str:
+        worker = f"{self.request.hostname or 'celery'}:{os.getpid()}"
+        try:
+            outcome = work_on(get_runtime(), worker, chunk_id=chunk_id)
+        except StorageError as exc:  # database away: try again; a claimed chunk is re-published once stale
+            log.warning("chunk %s: %s; retrying", chunk_id, exc)
+            raise self.retry(exc=exc, countdown=settings.job_heartbeat_seconds, max_retries=None) from exc
+        return "nothing to do (finished or held by another worker)" if outcome is None else outcome.status
+
+    return app
+
+
+class Publisher:
+    """Hands chunks to the broker. ``check()`` pings it first so a request fails before anything is written."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = make_celery(settings)
+        self.safe_url = maybe_sanitize_url(settings.broker_url or "")
+        self._redis: Any = None
+        self._workers: tuple[float, int] = (0.0, 0)
+
+    def _client(self) -> Any:
+        if self._redis is None and (self.settings.broker_url or "").startswith(("redis://", "rediss://")):
+            import redis
+
+            t = self.settings.broker_timeout_seconds
+            self._redis = redis.Redis.from_url(self.settings.broker_url or "", socket_connect_timeout=t,
+                                               socket_timeout=t)
+        return self._redis
+
+    def _unavailable(self, exc: Exception) -> BrokerUnavailable:
+        return BrokerUnavailable(f"the job broker at {self.safe_url} is unreachable ({type(exc).__name__}: {exc})")
+
+    def check(self) -> None:
+        """Raise :class:`BrokerUnavailable` unless the broker answers."""
+        try:
+            client = self._client()
+            if client is not None:
+                client.ping()
+            else:
+                with self.app.pool.acquire(block=True, timeout=self.settings.broker_timeout_seconds) as conn:
+                    conn.ensure_connection(max_retries=0, timeout=self.settings.broker_timeout_seconds)
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    def publish(self, chunk_ids: list[int]) -> None:
+        """Send one message per chunk; raises :class:`BrokerUnavailable` (the chunks stay pending in the DB)."""
+        if not chunk_ids:
+            return
+        try:
+            with self.app.pool.acquire(block=True, timeout=self.settings.broker_timeout_seconds) as conn:
+                conn.ensure_connection(max_retries=0, timeout=self.settings.broker_timeout_seconds)
+                for chunk_id in chunk_ids:
+                    self.app.send_task(TASK, args=[chunk_id], connection=conn, retry=False,
+                                       queue=self.settings.broker_queue)
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    def workers(self, cache_seconds: float = 15.0) -> int:
+        """How many Celery workers answered a ping (cached for ``cache_seconds``)."""
+        at, _ = self._workers
+        if time.monotonic() - at > cache_seconds:
+            replies = self.app.control.ping(timeout=1.0) or []
+            self._workers = (time.monotonic(), len(replies))
+        return self._workers[1]
+
+    def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
+        self.app.pool.force_close_all()
+
+
+class Dispatcher:
+    """A thread that re-publishes chunks that are pending (publish failed) or whose worker went silent."""
+
+    def __init__(self, store: LazyStore, publisher: Publisher, interval: float | None = None) -> None:
+        self.store = store
+        self.publisher = publisher
+        settings = publisher.settings
+        self.interval = interval or max(1.0, settings.job_heartbeat_seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rubricate-dispatcher", daemon=True)
+
+    def run_once(self) -> int:
+        """Publish what needs publishing; returns how many chunks were handed to the broker."""
+        settings = self.publisher.settings
+        ids = dispatchable_chunks(self.store.get(), pending_after=self.interval,
+                                  stale_seconds=settings.job_stale_seconds)
+        if not ids:
+            return 0
+        try:
+            self.publisher.publish(ids)
+        except BrokerUnavailable:
+            set_chunk_status(self.store.get(), ids, "pending", only_from=("queued",))
+            raise
+        set_chunk_status(self.store.get(), ids, "queued", only_from=("pending",))
+        log.info("dispatcher re-published %d chunk(s)", len(ids))
+        return len(ids)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception as exc:  # broker or database away: try again next round
+                log.warning("dispatcher: %s", exc)

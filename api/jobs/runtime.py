@@ -1,0 +1,114 @@
+"""What a worker process holds while it scores: the store (opened lazily), loaded judges, and the bounds on judge
+calls (a semaphore for concurrency, a pacer for calls per minute) shared by every thread of the process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+from scorer.judges import Judge, JudgeOptions, get_judge
+from scorer.routing import RoutingPolicy
+from scorer.settings import Settings
+from scorer.store import Store
+from scorer.types import Conversation, Criterion, Judgement, Rubric
+
+__all__ = ["BoundedJudge", "JobRuntime", "LazyStore", "Pacer"]
+
+log = logging.getLogger(__name__)
+
+
+class LazyStore:
+    """Opens the store on first use, so a process can start while the database is down and recover after."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self._settings = settings
+        self._store = store
+        self._owned = store is None
+        self._lock = threading.Lock()
+
+    def get(self) -> Store:
+        """The store; raises :class:`scorer._errors.StorageError` when the database cannot be opened."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = Store(self._settings.resolved_database_url(),
+                                        auto_migrate=self._settings.auto_migrate)
+        return self._store
+
+    @property
+    def opened(self) -> bool:
+        return self._store is not None
+
+    def close(self) -> None:
+        if self._store is not None and self._owned:
+            self._store.close()
+            self._store = None
+
+
+class Pacer:
+    """Spaces calls at least ``60 / per_minute`` seconds apart across threads (no limit when None)."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class BoundedJudge:
+    """A judge whose calls go through the process's semaphore and pacer; same id, same answers."""
+
+    def __init__(self, inner: Judge, semaphore: threading.BoundedSemaphore, pacer: Pacer) -> None:
+        self.id = inner.id
+        self.inner = inner
+        self._semaphore = semaphore
+        self._pacer = pacer
+
+    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
+        with self._semaphore:
+            self._pacer.wait()
+            return self.inner.judge(conversation, criteria)
+
+
+class JobRuntime:
+    """Per-process scoring resources. Judges are loaded once per spec and shared by the worker threads."""
+
+    def __init__(self, settings: Settings, store: LazyStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or LazyStore(settings)
+        self.semaphore = threading.BoundedSemaphore(settings.judge_concurrency)
+        self.pacer = Pacer(settings.judge_calls_per_minute)
+        self._judges: dict[tuple[str, str], BoundedJudge] = {}
+        self._lock = threading.Lock()
+
+    def judge(self, spec: str, rubric: Rubric) -> BoundedJudge:
+        """The judge for ``spec`` (loaded on first use; learned and ensemble judges per rubric version)."""
+        key = (spec, rubric.version if spec.startswith(("learned", "ensemble")) else "")
+        with self._lock:
+            if key not in self._judges:
+                options = JudgeOptions(models_dir=self.settings.models_dir, rubric_version=rubric.version)
+                self._judges[key] = BoundedJudge(get_judge(spec, options), self.semaphore, self.pacer)
+            return self._judges[key]
+
+    def policy(self, store: Store, rubric: Rubric, judge_id: str) -> RoutingPolicy:
+        """Routing as the CLI does it: the configured defaults plus per-criterion calibrated thresholds."""
+        from scorer.store.calibrations import thresholds_for
+
+        policy = RoutingPolicy(threshold=self.settings.review_threshold, audit_rate=self.settings.audit_rate,
+                               audit_seed=self.settings.audit_seed)
+        policy.thresholds.update(thresholds_for(store, rubric, judge_id))
+        return policy
+
+    def close(self) -> None:
+        self.store.close()

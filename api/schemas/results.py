@@ -1,0 +1,97 @@
+"""Result schemas: a conversation's score card, judgement listings and AI-vs-human agreement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from scorer.types import CategoryScore, Evidence, Review
+
+__all__ = ["AgreementOut", "CriterionAgreement", "JudgementOut", "JudgementPage", "JudgementSummary",
+           "ReviewState", "ScorecardOut"]
+
+ReviewState = Literal["not_routed", "routed", "queued", "pushed", "reviewed"]
+
+
+class JudgementSummary(BaseModel):
+    """A judgement as listed: the answer, its confidence, located evidence and review state."""
+
+    criterion_id: str
+    status: Literal["scored", "unscored"]
+    answer: str | None
+    reason: str | None = Field(default=None, description="Why it is unscored.")
+    confidence: float | None
+    confidence_kind: str
+    evidence: list[Evidence] = Field(description="Quotes located in the transcript (turn and character offsets).")
+    needs_review: bool
+    review_reasons: list[str]
+    review_state: ReviewState = Field(description="not_routed (accepted as is), routed (flagged, not in the review "
+                                                  "queue yet), queued, pushed (in Label Studio) or reviewed.")
+
+
+class JudgementOut(JudgementSummary):
+    """A judgement in a score card, with the rubric's question, the answer in force and the full history."""
+
+    question: str = ""
+    rationale: str = ""
+    judge_id: str = ""
+    model_id: str = ""
+    prompt_version: str = ""
+    current_answer: str | None = Field(description="The newest reviewer decision's answer, else the AI's answer.")
+    history: list[Review] = Field(description="The AI's answer and every reviewer decision, oldest first.")
+
+
+class ScorecardOut(BaseModel):
+    """A conversation's newest score card."""
+
+    conversation_id: str
+    rubric_id: str
+    rubric_version: str
+    judge: str
+    score: float | None = Field(description="Weighted 0-100 over applicable criteria; 0 when auto-failed.")
+    auto_failed: bool
+    auto_failed_by: list[str]
+    categories: dict[str, CategoryScore]
+    stale: bool = Field(description="True when the conversation was changed after this card was made (a new card "
+                                    "is on its way).")
+    created_at: datetime
+    judgements: list[JudgementOut]
+
+
+class JudgementItem(JudgementSummary):
+    """A judgement in a listing, with where it belongs."""
+
+    conversation_id: str
+    rubric_id: str
+    rubric_version: str
+    judge: str
+
+
+class JudgementPage(BaseModel):
+    """One page of judgements, oldest first."""
+
+    items: list[JudgementItem]
+    page: int
+    page_size: int
+    total: int
+    next_page: int | None = Field(description="The next page's number; null on the last page.")
+
+
+class CriterionAgreement(BaseModel):
+    """How often reviewers confirmed the AI on one criterion (overall and on the unbiased audit sample)."""
+
+    criterion_id: str
+    reviewed: int
+    agreement: float | None = Field(description="Share of reviews confirming the AI's answer; null when none.")
+    audit_reviewed: int
+    audit_agreement: float | None = Field(description="The same over the random audit sample only.")
+
+
+class AgreementOut(BaseModel):
+    """AI-vs-human agreement per criterion for one rubric version, from the review history."""
+
+    rubric_id: str
+    rubric_version: str
+    criteria: list[CriterionAgreement]

@@ -1,0 +1,95 @@
+"""API keys: created with a role, shown once, stored only as a SHA-256 hash, revocable.
+
+A key looks like ``rk_<prefix>_<secret>``: 8 hex characters of prefix (kept in clear to tell keys apart in
+listings) and 40 of secret, 192 bits of randomness in all, so a plain SHA-256 of the whole key is a safe hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from scorer._errors import RubricateError
+from scorer.store.models import ApiKeyRow
+from scorer.store.repository import Store
+
+__all__ = ["ROLES", "ApiKey", "ApiKeyError", "create_key", "hash_key", "list_keys", "revoke_key", "verify_key"]
+
+ROLES = ("ingest", "reviewer", "admin")
+"""``ingest`` sends conversations and reads results, ``reviewer`` reads the review queue and agreement, ``admin``
+may do everything (including adding rubrics and starting re-scoring jobs)."""
+
+
+class ApiKeyError(RubricateError):
+    """An API key operation was refused: unknown role, unknown key id."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key without its secret: what listings and request handlers see."""
+
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_key(key: str) -> str:
+    """The hex SHA-256 of the key, as stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _public(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(row.id, row.name, row.role, row.prefix, row.created_at, row.revoked_at)
+
+
+def create_key(store: Store, role: str, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key; returns its record and the key itself, which is never shown or stored again."""
+    if role not in ROLES:
+        raise ApiKeyError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    prefix = secrets.token_hex(4)
+    key = f"rk_{prefix}_{secrets.token_hex(20)}"
+    with store.session() as s:
+        row = ApiKeyRow(name=name, role=role, prefix=prefix, key_hash=hash_key(key))
+        s.add(row)
+        s.flush()
+        return _public(row), key
+
+
+def verify_key(store: Store, key: str) -> ApiKey | None:
+    """The active key matching ``key``, or None (unknown, malformed or revoked)."""
+    if not key.startswith("rk_") or len(key) > 128:
+        return None
+    with store.session() as s:
+        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key)))
+        if row is None or row.revoked_at is not None:
+            return None
+        return _public(row)
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    """Every key, revoked ones included, oldest first."""
+    with store.session() as s:
+        return [_public(row) for row in s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id))]
+
+
+def revoke_key(store: Store, key_id: int) -> ApiKey:
+    """Revoke a key (idempotent); requests with it get 401 from then on."""
+    with store.session() as s:
+        row = s.get(ApiKeyRow, key_id)
+        if row is None:
+            raise ApiKeyError(f"no API key with id {key_id}; see `rubricate keys list`")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+        s.flush()
+        return _public(row)
