@@ -51,9 +51,14 @@ def score(
     policy = RoutingPolicy(threshold=settings.review_threshold, audit_rate=settings.audit_rate,
                            audit_seed=settings.audit_seed)
     if store is not None:
-        from scorer.store.calibrations import thresholds_for
+        from scorer.store.calibrations import NEVER_AUTO_ACCEPT, thresholds_for, unvalidated_changes
 
+        store.save_rubric(the_rubric)
         policy.thresholds.update(thresholds_for(store, the_rubric, the_judge.id))
+        for cid in unvalidated_changes(store, the_rubric, the_judge.id):
+            policy.thresholds[cid] = NEVER_AUTO_ACCEPT
+            console.print(f"[yellow]{cid}[/] changed since it was calibrated: every answer goes to review until "
+                          "`rubricate calibrate` re-validates it")
     records = list(read_conversations(input))
     summary = BatchSummary()
     sink = out.open("w", encoding="utf-8") if out else None

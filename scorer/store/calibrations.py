@@ -6,11 +6,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from scorer.store.models import CalibrationRow
+from scorer.store.models import CalibrationRow, RubricVersionRow
 from scorer.store.repository import Store
 from scorer.types import Rubric
 
-__all__ = ["latest_calibrations", "save_calibration", "thresholds_for"]
+__all__ = ["NEVER_AUTO_ACCEPT", "latest_calibrations", "save_calibration", "thresholds_for", "unvalidated_changes"]
+
+NEVER_AUTO_ACCEPT = 1.01
+"""A threshold no confidence reaches: every judgement of the criterion goes to review."""
 
 
 def save_calibration(
@@ -43,3 +46,24 @@ def thresholds_for(store: Store, rubric: Rubric, judge: str) -> dict[str, float]
     """Per-criterion thresholds from calibration; criteria without one keep the default."""
     return {cid: row.threshold for cid, row in latest_calibrations(store, rubric, judge).items()
             if row.threshold is not None}
+
+
+def unvalidated_changes(store: Store, rubric: Rubric, judge: str) -> list[str]:
+    """Criteria that were calibrated in an earlier version of this rubric, have changed since, and have no
+    calibration in this version yet: they must not be auto-accepted until re-validated."""
+    current = latest_calibrations(store, rubric, judge)
+    definitions = {c.id: c.model_dump(mode="json") for c in rubric.criteria}
+    with store.session() as s:
+        calibrated = s.execute(
+            select(CalibrationRow.criterion_id, RubricVersionRow.definition)
+            .join(RubricVersionRow, (RubricVersionRow.rubric_id == CalibrationRow.rubric_id)
+                  & (RubricVersionRow.version == CalibrationRow.rubric_version))
+            .where(CalibrationRow.rubric_id == rubric.id, CalibrationRow.rubric_version != rubric.version,
+                   CalibrationRow.judge == judge)
+        ).all()
+    changed = set()
+    for criterion_id, definition in calibrated:
+        old = next((c for c in definition.get("criteria", []) if c.get("id") == criterion_id), None)
+        if criterion_id in definitions and old != definitions[criterion_id] and criterion_id not in current:
+            changed.add(criterion_id)
+    return sorted(changed)

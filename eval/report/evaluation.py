@@ -1,0 +1,91 @@
+"""The evaluation report: per-criterion table, confusion matrices, reliability diagrams, coverage–accuracy curves
+and the learning curve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from eval.report._html import Section, figure_to_data_uri, render_page, table_html
+
+__all__ = ["evaluation_report"]
+
+COLUMNS = ["criterion", "n", "accuracy", "kappa", "human_human_kappa", "macro_f1", "ece", "auto_accept_threshold",
+           "auto_accept_coverage", "auto_accept_accuracy", "evidence_precision", "evidence_recall"]
+
+
+def _plots(cid: str, m: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = []
+    if m.get("confusion"):
+        labels, matrix = m["confusion"]["labels"], np.asarray(m["confusion"]["matrix"])
+        fig, ax = plt.subplots(figsize=(3.2, 3))
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(len(labels)), labels, rotation=30)
+        ax.set_yticks(range(len(labels)), labels)
+        for (i, j), v in np.ndenumerate(matrix):
+            ax.text(j, i, str(v), ha="center", va="center")
+        ax.set_xlabel("AI")
+        ax.set_ylabel("human")
+        ax.set_title(f"{cid}: confusion", fontsize=9)
+        images.append(figure_to_data_uri(fig))
+    curve = m.get("_curve") or {}
+    conf, correct = np.asarray(curve.get("confidence", []), float), np.asarray(curve.get("correct", []), float)
+    if len(conf):
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.4, 3))
+        bins = np.linspace(0, 1, 11)
+        which = np.clip(np.digitize(conf, bins[1:-1]), 0, 9)
+        xs = [conf[which == b].mean() for b in range(10) if np.any(which == b)]
+        ys = [correct[which == b].mean() for b in range(10) if np.any(which == b)]
+        a1.plot([0, 1], [0, 1], "--", color="#999")
+        a1.plot(xs, ys, "o-")
+        a1.set_title("reliability", fontsize=9)
+        a1.set_xlabel("confidence")
+        a1.set_ylabel("accuracy")
+        order = np.argsort(-conf)
+        coverage = np.arange(1, len(order) + 1) / len(order)
+        a2.plot(coverage, np.cumsum(correct[order]) / np.arange(1, len(order) + 1))
+        a2.set_title("auto-accept: coverage vs accuracy", fontsize=9)
+        a2.set_xlabel("coverage")
+        a2.set_ylim(0, 1.02)
+        fig.suptitle(cid, fontsize=9)
+        images.append(figure_to_data_uri(fig))
+    return images
+
+
+def _learning_plot(points: list[dict[str, Any]]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    sizes = [p["train_size"] for p in points]
+    for cid in points[0]["kappa"]:
+        ax.plot(sizes, [p["kappa"][cid] if p["kappa"][cid] is not None else np.nan for p in points], "o-",
+                label=cid)
+    ax.set_xlabel("reviewed items used for training")
+    ax.set_ylabel("Cohen's κ on the test split")
+    ax.legend(fontsize=7)
+    return figure_to_data_uri(fig)
+
+
+def evaluation_report(metrics: dict[str, Any], *, title: str, subtitle: str = "",
+                      learning: list[dict[str, Any]] | None = None) -> str:
+    rows = [{"criterion": cid, **m} for cid, m in metrics["per_criterion"].items()]
+    notes = "".join(f"<p class='note'>{cid}: {m['note']}</p>" for cid, m in metrics["per_criterion"].items()
+                    if m.get("note"))
+    sections = [Section("Agreement with human labels, per criterion", table_html(rows, COLUMNS) + notes)]
+    for cid, m in metrics["per_criterion"].items():
+        sections.append(Section(cid, "", _plots(cid, m)))
+    if learning:
+        table = table_html([{"train_size": p["train_size"], "accuracy": p["accuracy"]} for p in learning],
+                           ["train_size", "accuracy"])
+        sections.append(Section("Learning curve: how many reviews until it can be trusted", table,
+                                [_learning_plot(learning)]))
+    return render_page(title, sections, subtitle)

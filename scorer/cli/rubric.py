@@ -1,0 +1,70 @@
+"""``rubricate rubric check|diff``: is a wording measurable, and what changed between two versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from scorer.cli._common import console, settings_for
+
+__all__ = ["register"]
+
+app = typer.Typer(help="The rubric authors' lab.", no_args_is_help=True)
+_STYLE = {"measurable": "green", "ambiguous": "yellow", "not_measurable": "red"}
+
+
+@app.command()
+def check(rubric: Annotated[Path, typer.Argument(help="Rubric YAML.")],
+          json_out: Annotated[Path | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
+          ) -> None:
+    """Static check, offline: trait words, double questions, no actor, unscoped always/never, missing N/A,
+    mismatched scales, undescribed levels. Exit code 1 when a criterion is not measurable."""
+    from eval.lab import check_rubric
+    from scorer.rubric import load_rubric
+
+    results = check_rubric(load_rubric(rubric))
+    if json_out:
+        json_out.write_text(json.dumps([r.model_dump(exclude={"findings"}) for r in results], indent=2,
+                                       ensure_ascii=False))
+    table = Table(title=f"rubric check · {rubric}", show_lines=True)
+    for column in ("criterion", "verdict", "why", "suggestion"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.criterion_id, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", "\n".join(r.reasons),
+                      r.suggestion or "")
+    console.print(table)
+    counts = {v: sum(r.verdict == v for r in results) for v in _STYLE}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()))
+    if counts["not_measurable"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(old: Annotated[Path, typer.Argument(help="The older rubric YAML.")],
+         new: Annotated[Path, typer.Argument(help="The newer rubric YAML.")]) -> None:
+    """Changed, added and removed criteria, and what must be re-validated before auto-accepting again."""
+    from eval.lab import diff_rubrics
+    from scorer.rubric import load_rubric
+
+    result = diff_rubrics(load_rubric(old), load_rubric(new), models_dir=settings_for().models_dir)
+    console.print(f"version {result.old_version} → {result.new_version}")
+    for cid in result.added:
+        console.print(f"[green]+ {cid}[/] (new)")
+    for cid in result.removed:
+        console.print(f"[red]- {cid}[/] (removed)")
+    for cid, fields in result.changed.items():
+        console.print(f"[yellow]~ {cid}[/]: {', '.join(fields)} changed")
+    console.print(f"{len(result.unchanged)} unchanged")
+    if result.revalidate:
+        console.print("re-validate (refit calibration with `rubricate calibrate`) before auto-accepting: "
+                      + ", ".join(result.revalidate))
+    for folder in result.stale_models:
+        console.print(f"learned model {folder} was trained for the old version: retrain with `rubricate train`")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="rubric")
