@@ -83,7 +83,7 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
     except ImportError:  # FastAPI before lazily included routers
         for route in app.routes:
             if isinstance(route, APIRoute):
-                for method in sorted(route.methods):
+                for method in sorted(route.methods or ()):
                     yield method, route.path, route
         return
     for context in iter_route_contexts(app.routes):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ class Api:
         raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
 
 
+@contextmanager
 def open_api(settings: Settings) -> Iterator[Api]:
     """Enter the app's lifespan, create a key of each role, yield; the worker stops on exit."""
     app = create_app(settings)

@@ -33,7 +33,8 @@ def test_every_route_declares_roles_or_is_public() -> None:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from open_api(make_settings(tmp_path_factory.mktemp("auth"), worker_enabled=False))
+    with open_api(make_settings(tmp_path_factory.mktemp("auth"), worker_enabled=False)) as api:
+        yield api
 
 
 def _call(api: Api, method: str, path: str, headers: dict[str, str]) -> int:

@@ -20,8 +20,10 @@ from tests._api_fixtures import Api, conversation, make_settings, open_api
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    yield from open_api(make_settings(tmp_path, max_body_bytes=200_000, max_transcript_chars=5_000, max_batch=50,
-                                      allowed_judges=["fake:yes"], job_chunk_size=3))
+    settings = make_settings(tmp_path, max_body_bytes=200_000, max_transcript_chars=5_000, max_batch=50,
+                             allowed_judges=["fake:yes"], job_chunk_size=3)
+    with open_api(settings) as api:
+        yield api
 
 
 def _count(api: Api, table: type) -> int:
