@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import document_roles
 from api.errors import BodyLimitMiddleware, install_error_handlers
 from api.routers import agreement, conversations, health, judgements, rubrics, scoring_jobs, webhooks
+from api.schemas.common import errors
 from api.state import ServiceState
 from scorer.settings import Settings
 from scorer.store import Store
@@ -56,5 +57,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(scoring_jobs.router)
     app.include_router(judgements.router)
     app.include_router(agreement.router)
-    app.include_router(webhooks.router)
+    app.include_router(webhooks.router, responses=errors(400, 401, 503))  # the statuses the webhook route gives
     return app

@@ -24,7 +24,7 @@ from api.routers._shared import (
     resolve_judge,
     resolve_rubric,
 )
-from api.schemas.common import AUTH_ERRORS, ErrorOut, errors
+from api.schemas.common import AUTH_ERRORS, ErrorOut, errors, utc
 from api.schemas.conversations import AcceptedItem, IngestRequest, IngestResult, RejectedItem
 from api.schemas.results import JudgementOut, ScorecardOut
 from api.state import ServiceState
@@ -194,7 +194,8 @@ def scorecard(
     questions = {c.id: c.question for c in rubric.criteria} if rubric else {}
     judgements = []
     for j in card.judgements:
-        history = store.history(card.conversation_id, j.criterion_id, card.rubric_version)
+        history = [r.model_copy(update={"created_at": utc(r.created_at)})
+                   for r in store.history(card.conversation_id, j.criterion_id, card.rubric_version)]
         judgements.append(JudgementOut(
             criterion_id=j.criterion_id, status=j.status, answer=j.answer, reason=j.reason, confidence=j.confidence,
             confidence_kind=j.confidence_kind, evidence=j.evidence, needs_review=j.needs_review,

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-__all__ = ["AUTH_ERRORS", "STORAGE_ERRORS", "ErrorOut", "ValidationErrorOut", "ValidationItem", "errors"]
+__all__ = ["AUTH_ERRORS", "STORAGE_ERRORS", "ErrorOut", "UtcDatetime", "ValidationErrorOut", "ValidationItem", "errors",
+           "utc"]
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive value (SQLite hands those back) is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(utc)]
+"""A datetime always carrying its offset (RFC 3339 ``date-time``), normalised to UTC."""
 
 
 class ErrorOut(BaseModel):

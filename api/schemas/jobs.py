@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import UtcDatetime
 from scorer.types import Channel
 
 __all__ = ["JobCreate", "JobFilter", "JobOut"]
@@ -18,8 +17,8 @@ class JobFilter(BaseModel):
                                                description="External ids; default: all.")
     channel: Channel | None = None
     language: str | None = Field(default=None, max_length=32)
-    created_after: datetime | None = Field(default=None, description="First stored at or after this time.")
-    created_before: datetime | None = None
+    created_after: UtcDatetime | None = Field(default=None, description="First stored at or after this time.")
+    created_before: UtcDatetime | None = None
     limit: int = Field(default=10_000, ge=1, le=100_000, description="At most this many, oldest first.")
 
 
@@ -53,6 +52,6 @@ class JobOut(BaseModel):
     chunks: dict[str, int] = Field(description="Chunks of work by status.")
     workers: list[str] = Field(description="Workers that claimed part of the job.")
     errors: list[str] = Field(description="Up to 50 per-conversation errors, 'id: reason'.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDatetime
 from scorer.types import CategoryScore, Evidence, Review
 
 __all__ = ["AgreementOut", "CriterionAgreement", "JudgementOut", "JudgementPage", "JudgementSummary",
@@ -56,7 +56,7 @@ class ScorecardOut(BaseModel):
     categories: dict[str, CategoryScore]
     stale: bool = Field(description="True when the conversation was changed after this card was made (a new card "
                                     "is on its way).")
-    created_at: datetime
+    created_at: UtcDatetime
     judgements: list[JudgementOut]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import UtcDatetime
 from scorer.types import Criterion
 
 __all__ = ["RUBRIC_REQUEST_BODY", "RUBRIC_YAML_EXAMPLE", "RubricOut", "RubricSummary"]
@@ -69,4 +69,4 @@ class RubricSummary(BaseModel):
     id: str
     version: str
     name: str
-    stored_at: datetime
+    stored_at: UtcDatetime

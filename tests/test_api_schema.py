@@ -1,0 +1,68 @@
+"""A schemathesis run over the app's OpenAPI document, in-process (ASGI), with an admin key and real data in the
+database: schema-valid and schema-invalid requests to every operation give no 5xx, and every response (status
+code, content type, headers, body) conforms to the document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode, checks
+
+from api.main import create_app
+from tests._api_fixtures import Api, conversation, make_settings, open_api
+
+CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
+          checks.response_schema_conformance, checks.response_headers_conformance]
+OPERATIONS = [(method.upper(), path) for path, item in create_app(make_settings(Path("/nonexistent"))).openapi()[
+    "paths"].items() for method in item]
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp: Path = tmp_path_factory.mktemp("schema")
+    with open_api(make_settings(tmp, max_batch=20, max_body_bytes=1_000_000, webhook_secret="s3cret")) as api:
+        api.add_rubric()
+        api.wait_job(api.ingest(*[conversation(f"s{i}") for i in range(3)]).json()["job_id"])
+        yield api
+
+
+@pytest.fixture(scope="module")
+def schema(running: Api) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", running.client.app)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_openapi_conformance(schema: Any, running: Api, method: str, path: str) -> None:
+    operation = schema[path][method]
+    cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=cases)
+    @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    def check(case: Any) -> None:
+        case.call_and_validate(headers=running.auth("admin"), checks=CHECKS)
+
+    check()
+
+
+REAL = [("GET", "/v1/conversations/{conversation_id}/scorecard", {"path_parameters": {"conversation_id": "s0"}}),
+        ("GET", "/v1/scoring-jobs/{job_id}", {"path_parameters": {"job_id": 1}}),
+        ("GET", "/v1/rubrics/{rubric_id}", {"path_parameters": {"rubric_id": "svc"}}),
+        ("GET", "/v1/rubrics", {}),
+        ("GET", "/v1/judgements", {"query": {"needs_review": True, "page_size": 2}}),
+        ("GET", "/v1/agreement", {"query": {"rubric_id": "svc"}}),
+        ("GET", "/readyz", {})]
+
+
+@pytest.mark.parametrize(("method", "path", "parts"), REAL, ids=[f"{m} {p}" for m, p, _ in REAL])
+def test_responses_with_real_data_conform(schema: Any, running: Api, method: str, path: str,
+                                          parts: dict[str, Any]) -> None:
+    case = schema[path][method].Case(**parts)
+    response = case.call_and_validate(headers=running.auth("admin"), checks=CHECKS)
+    assert response.status_code == 200, response.text
