@@ -50,7 +50,7 @@ def test_reviewer_sees_question_ai_answer_and_evidence(label_studio: Credentials
         page.click("button[type=submit]")
         page.wait_for_url(lambda url: "/user/login" not in url, timeout=30_000)
         page.goto(f"{label_studio.url}/projects/{result.project_id}/data?labeling=1")
-        page.get_by_text("Did the agent greet the customer", exact=False).first.wait_for(timeout=60_000)
+        page.get_by_text(rubric.criteria[0].question, exact=False).first.wait_for(timeout=60_000)
         page.get_by_text("AI answer: yes", exact=False).first.wait_for(timeout=30_000)
         highlighted = page.locator(".htx-highlight")
         highlighted.first.wait_for(timeout=10_000)
