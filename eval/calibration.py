@@ -1,6 +1,7 @@
 """Confidence calibration on human labels, and the auto-accept threshold that keeps a target accuracy.
 
-Per criterion and judge: isotonic regression maps a judge's confidence to the probability that its answer is
+Per criterion and judge: isotonic regression (Platt scaling below 200 labels) maps a judge's confidence to the
+probability that its answer is
 right; expected calibration error (ECE) is reported before and after on held-out items. The threshold is chosen on
 the raw confidence (isotonic maps are monotone, so this is the same cut) as the lowest value whose accepted items
 reach the target accuracy — the largest coverage that keeps it. Small samples keep the default threshold and say so.
@@ -8,16 +9,35 @@ reach the target accuracy — the largest coverage that keeps it. Small samples 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from eval.metrics import ece
 
-__all__ = ["MIN_LABELS", "calibrate_criterion", "fit_threshold"]
+__all__ = ["ISOTONIC_MIN", "MIN_LABELS", "calibrate_criterion", "fit_threshold"]
 
 MIN_LABELS = 30
+ISOTONIC_MIN = 200
+"""Below this many labels a two-parameter Platt (sigmoid) fit is used: isotonic regression overfits small sets."""
+
+
+def _fit(method: str, c: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A monotone map from confidence to P(correct), fitted with scikit-learn."""
+    if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(c, y)
+        return lambda x: np.asarray(iso.predict(x), dtype=float)
+    from sklearn.linear_model import LogisticRegression
+
+    def logit(x: np.ndarray) -> np.ndarray:
+        clipped = np.clip(x, 1e-4, 1 - 1e-4)
+        return np.log(clipped / (1 - clipped)).reshape(-1, 1)
+
+    platt = LogisticRegression(C=1e4).fit(logit(c), y.astype(int))
+    return lambda x: np.asarray(platt.predict_proba(logit(x))[:, 1], dtype=float)
 
 
 def fit_threshold(confidences: Sequence[float], correct: Sequence[bool], target: float) -> dict[str, Any] | None:
@@ -41,9 +61,7 @@ def fit_threshold(confidences: Sequence[float], correct: Sequence[bool], target:
 
 def calibrate_criterion(confidences: Sequence[float], correct: Sequence[bool], *, target: float,
                         default_threshold: float, seed: int = 0) -> dict[str, Any]:
-    """Fit isotonic calibration on half the items, measure ECE on the other half, then refit on all of them."""
-    from sklearn.isotonic import IsotonicRegression
-
+    """Fit calibration on half the items, measure ECE on the other half, then refit on all of them."""
     n = len(confidences)
     if n < MIN_LABELS or len(set(correct)) < 2:
         why = f"only {n} labelled items (need {MIN_LABELS})" if n < MIN_LABELS else \
@@ -54,15 +72,17 @@ def calibrate_criterion(confidences: Sequence[float], correct: Sequence[bool], *
     idx = rng.permutation(n)
     fit_idx, test_idx = idx[: n // 2], idx[n // 2 :]
     c, y = np.asarray(confidences, dtype=float), np.asarray(correct, dtype=float)
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(c[fit_idx], y[fit_idx])
+    method = "isotonic" if n >= ISOTONIC_MIN else "platt"
+    half = _fit(method, c[fit_idx], y[fit_idx])
     before = ece(c[test_idx].tolist(), y[test_idx].astype(bool).tolist())
-    after = ece(iso.predict(c[test_idx]).tolist(), y[test_idx].astype(bool).tolist())
-    full = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(c, y)
+    after = ece(half(c[test_idx]).tolist(), y[test_idx].astype(bool).tolist())
+    full = _fit(method, c, y)
     cut = fit_threshold(c.tolist(), y.astype(bool).tolist(), target)
+    grid = np.linspace(0, 1, 21)
     return {
-        "n": n, "method": "isotonic", "ece_before": before, "ece_after": after,
+        "n": n, "method": method, "ece_before": before, "ece_after": after,
         "threshold": cut["threshold"] if cut else 1.01,
         "coverage": cut["coverage"] if cut else 0.0, "accuracy_at_threshold": cut["accuracy"] if cut else None,
         "note": None if cut else f"no confidence level reaches {target:.0%} accuracy: everything goes to review",
-        "params": {"x": full.X_thresholds_.tolist(), "y": full.y_thresholds_.tolist()},
+        "params": {"x": grid.tolist(), "y": full(grid).tolist()},
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eval.calibration import fit_threshold
+from eval.calibration import calibrate_criterion, fit_threshold
 from eval.datasets import Dataset
 from eval.metrics import agreement, bootstrap_ci, ece, evidence_scores, human_human_kappa, krippendorff_alpha
 from scorer.evidence import attach_evidence
@@ -68,6 +68,7 @@ def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, targ
             "krippendorff_alpha": krippendorff_alpha(annotators, criterion.id, criterion.answers)
             if annotators else None,
             "ece": ece(confidences, correct),
+            **_heldout_calibration(confidences, correct, target_accuracy, seed),
             "auto_accept_threshold": threshold["threshold"] if threshold else None,
             "auto_accept_coverage": len(accepted) / len(scored) if scored and threshold else None,
             "auto_accept_accuracy": sum(accepted) / len(accepted) if accepted else None,
@@ -83,6 +84,14 @@ def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, targ
                "accuracy": sum(h == a for h, a in zip(all_h, all_a, strict=True)) / len(all_h) if all_h else None,
                "target_accuracy": target_accuracy}
     return {"overall": overall, "per_criterion": per}
+
+
+def _heldout_calibration(confidences: list[float], correct: list[bool], target: float, seed: int
+                         ) -> dict[str, Any]:
+    """ECE before/after calibration, fitted on one half of the test items and measured on the other."""
+    result = calibrate_criterion(confidences, correct, target=target, default_threshold=0.8, seed=seed)
+    return {"calibration_method": result["method"], "ece_heldout_before": result["ece_before"],
+            "ece_heldout_after": result["ece_after"]}
 
 
 def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[int], *, seed: int = 0,

@@ -13,7 +13,8 @@ __all__ = ["Section", "figure_to_data_uri", "render_page", "table_html"]
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.8rem;display:block;overflow-x:auto}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
+table{border-collapse:collapse;font-size:.8rem;display:block;overflow-x:auto}
+td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}.note{color:#666;font-size:.85rem}
 .plots img{max-width:48%;margin:4px}.bad{color:#b00}.good{color:#070}"""
 
