@@ -1,10 +1,10 @@
 """Confidence calibration on human labels, and the auto-accept threshold that keeps a target accuracy.
 
 Per criterion and judge: isotonic regression (Platt scaling below 200 labels) maps a judge's confidence to the
-probability that its answer is
-right; expected calibration error (ECE) is reported before and after on held-out items. The threshold is chosen on
-the raw confidence (isotonic maps are monotone, so this is the same cut) as the lowest value whose accepted items
-reach the target accuracy — the largest coverage that keeps it. Small samples keep the default threshold and say so.
+probability that its answer is right; expected calibration error (ECE) is reported before and after on held-out
+items. The threshold is chosen on the raw confidence (both maps are monotone, so this is the same cut) as the
+lowest value whose accepted items reach the target accuracy — the largest coverage that keeps it. Small samples
+keep the default threshold and say so.
 """
 
 from __future__ import annotations
