@@ -64,7 +64,10 @@ def _dequantised_dir(gguf: Path) -> Path:
 def _from_pretrained(path: Path, gguf_file: str | None) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # rubricate shows its own progress; per-tensor bars only add noise
+    hf_logging.set_verbosity_error()
     kwargs: dict[str, Any] = {"local_files_only": True}
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
