@@ -37,6 +37,7 @@ demo: $(STAMP)
 	RUBRICATE_DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/rubricate score examples/conversations.jsonl \
 	  --rubric examples/rubrics/support-core.yaml --judge local --out $(DEMO_DIR)/scores.jsonl
 	$(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl --conversation $$(head -1 examples/conversations.jsonl | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	$(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl --summary
 	@echo
 	@echo "Scores:    $(DEMO_DIR)/scores.jsonl   (all of them: $(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl)"
 	@echo "Database:  $(DEMO_DIR)/data/rubricate.db"

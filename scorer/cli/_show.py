@@ -12,7 +12,7 @@ from rich.text import Text
 from scorer._errors import ConversationError
 from scorer.cli._common import console
 
-__all__ = ["print_records"]
+__all__ = ["print_records", "print_summary"]
 
 _ANSWER_STYLE = {"yes": "green", "no": "red", "na": "dim"}
 
@@ -78,3 +78,21 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
             table.add_row(j["criterion_id"], answer, confidence, evidence, Text(reasons, style="magenta"))
         console.print(table)
     console.print(f"{len(records)} conversation(s)")
+
+
+def print_summary(path: Path) -> None:
+    """One line per conversation: score, auto-fail, answers given, judgements flagged for review."""
+    records = _load(path)
+    table = Table(title=f"{path}: {len(records)} conversation(s)", title_justify="left")
+    for column in ("conversation", "judge", "score", "auto-fail", "yes / no / na / other", "unscored", "to review"):
+        table.add_column(column)
+    for r in records:
+        answers = [j.get("answer") for j in r["judgements"] if j["status"] == "scored"]
+        counts = [answers.count("yes"), answers.count("no"), answers.count("na")]
+        other = len(answers) - sum(counts)
+        score = "—" if r.get("score") is None else f"{r['score']:.1f}"
+        table.add_row(r["conversation_id"], r["judge"], score, ", ".join(r.get("auto_failed_by", [])) or "",
+                      f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
+                      str(sum(j["status"] == "unscored" for j in r["judgements"])),
+                      str(sum(bool(j.get("needs_review")) for j in r["judgements"])))
+    console.print(table)

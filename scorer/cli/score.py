@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from scorer.cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
-from scorer.cli._show import print_records
+from scorer.cli._show import print_records, print_summary
 from scorer.io import read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record
@@ -101,8 +101,12 @@ def show(
     results: Annotated[Path, typer.Argument(help="A JSONL file written by `rubricate score --out`.")],
     conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Only this conversation.")] = None,
     review_only: Annotated[bool, typer.Option("--review", help="Only judgements flagged for review.")] = False,
+    summary: Annotated[bool, typer.Option("--summary", help="One line per conversation.")] = False,
 ) -> None:
     """Print score results as readable tables: answers, confidence, evidence quotes and review flags."""
+    if summary:
+        print_summary(results)
+        return
     print_records(results, conversation=conversation, review_only=review_only)
 
 
