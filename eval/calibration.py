@@ -20,7 +20,7 @@ __all__ = ["ISOTONIC_MIN", "MIN_LABELS", "calibrate_criterion", "fit_threshold"]
 
 MIN_LABELS = 30
 ISOTONIC_MIN = 200
-"""Below this many labels a two-parameter Platt (sigmoid) fit is used: isotonic regression overfits small sets."""
+"""Below this many fitting labels a two-parameter Platt (sigmoid) fit is used: isotonic overfits small sets."""
 
 
 def _fit(method: str, c: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -72,7 +72,7 @@ def calibrate_criterion(confidences: Sequence[float], correct: Sequence[bool], *
     idx = rng.permutation(n)
     fit_idx, test_idx = idx[: n // 2], idx[n // 2 :]
     c, y = np.asarray(confidences, dtype=float), np.asarray(correct, dtype=float)
-    method = "isotonic" if n >= ISOTONIC_MIN else "platt"
+    method = "isotonic" if n // 2 >= ISOTONIC_MIN else "platt"  # the held-out fit sees half the items
     half = _fit(method, c[fit_idx], y[fit_idx])
     before = ece(c[test_idx].tolist(), y[test_idx].astype(bool).tolist())
     after = ece(half(c[test_idx]).tolist(), y[test_idx].astype(bool).tolist())
