@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.state import ServiceState
@@ -29,17 +30,19 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Store:
-    """The store; a database that cannot be opened becomes a 503 (see :mod:`api.errors`)."""
-    return get_state(request).store.get()
+async def get_store(request: Request) -> Store:
+    """The store (opened in a worker thread if the database was away at startup); a database that cannot be
+    opened becomes a 503 (see :mod:`api.errors`). Dependencies without I/O are ``async`` to save thread hops."""
+    lazy = request.app.state.service.store
+    return lazy.get() if lazy.opened else await run_in_threadpool(lazy.get)  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

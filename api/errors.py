@@ -3,26 +3,23 @@
 * malformed JSON → 400 with the parser's position; other validation problems → 422 (FastAPI's format);
 * the database unreachable (or restarted under us) → 503 with ``Retry-After``: nothing of the request was saved;
 * the job broker unreachable → 503: nothing was accepted;
-* a body over ``max_body_bytes`` → 413, refused before it is read in full.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.jobs.broker import BrokerUnavailable
 from scorer._errors import RubricateError, StorageError
 
-__all__ = ["BodyLimitMiddleware", "install_error_handlers", "invalid"]
+__all__ = ["install_error_handlers", "invalid"]
 
 log = logging.getLogger(__name__)
 
@@ -74,51 +71,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _dbapi)
     app.add_exception_handler(BrokerUnavailable, _broker)
     app.add_exception_handler(RubricateError, _ours)
-
-
-class _TooLarge(HTTPException):
-    """Raised while the body streams in; FastAPI passes HTTPExceptions through its body parsing unchanged."""
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413: by Content-Length at once, else while streaming."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send, int(length))
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge(413, _too_large(seen, self.max_bytes))
-            return message
-
-        await self.app(scope, limited_receive, send)
-
-    async def _refuse(self, send: Send, size: int) -> None:
-        body: dict[str, Any] = {"detail": _too_large(size, self.max_bytes)}
-        response = JSONResponse(body, status_code=413)
-        await response({"type": "http"}, _no_receive, send)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return (f"the request body ({size} bytes or more) is over the limit of {limit} bytes "
-            "(RUBRICATE_MAX_BODY_BYTES); send smaller batches")
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}

@@ -10,7 +10,7 @@ import logging
 
 from api.jobs.broker import Dispatcher, Publisher
 from api.jobs.inprocess import InProcessWorker
-from api.jobs.runtime import JobRuntime, LazyStore
+from api.jobs.runtime import JobRuntime, LazyStore, RequestGate
 from scorer.settings import Settings
 from scorer.store import Store
 from scorer.store.jobs import set_chunk_status
@@ -27,6 +27,8 @@ class ServiceState:
         self.settings = settings
         self.store = LazyStore(settings, store)
         self.runtime = JobRuntime(settings, self.store)
+        self.gate = RequestGate()
+        self.runtime.gate = self.gate
         self.publisher = Publisher(settings) if settings.broker_url else None
         self.worker: InProcessWorker | None = None
         self.dispatcher: Dispatcher | None = None

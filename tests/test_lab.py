@@ -29,14 +29,22 @@ def test_shipped_rubrics_pass_and_the_vague_one_is_flagged_with_suggestions() ->
 @pytest.mark.parametrize(("question", "scale", "rule", "verdict"), [
     ("Was the agent empathetic?", "yes_no", "trait", "not_measurable"),
     ("客服态度好吗？", "yes_no", "trait", "not_measurable"),
-    ("Agent resolves issue", "yes_no", "not_a_question", "not_measurable"),
-    ("Was it handled quickly?", "yes_no", "no_actor", "not_measurable"),
+    ("Agent resolves issue", "yes_no", "not_a_question", "ambiguous"),
+    ("Was it handled quickly?", "yes_no", "no_actor", "ambiguous"),
+    ("Did the agent do a good job?", "yes_no", "holistic", "not_measurable"),
+    ("Was the customer satisfied?", "yes_no", "feeling", "not_measurable"),
+    ("Would the customer recommend us?", "yes_no", "hypothetical", "not_measurable"),
+    ("Did the agent reply promptly?", "yes_no", "vague", "ambiguous"),
+    ("A fost agentul empatic?", "yes_no", "trait", "not_measurable"),
+    ("Беше ли агентът учтив?", "yes_no", "trait", "not_measurable"),
+    ("Did the agent greet the customer and/or thank them?", "yes_no", "double", "ambiguous"),
     ("Did the agent greet the customer and confirm the order number?", "yes_no", "double", "ambiguous"),
     ("客服是否确认了订单号并且说明了退款时间？", "yes_no", "double", "ambiguous"),
     ("Did the agent always use the customer's name?", "yes_no", "frequency", "ambiguous"),
     ("Did the agent escalate to a supervisor?", "yes_no", "needs_na", "ambiguous"),
     ("Did the agent greet the customer?", "1-5", "scale_mismatch", "ambiguous"),
     ("How clearly did the agent explain the refund?", "yes_no", "scale_mismatch", "ambiguous"),
+    ("How complete was the agent's answer?", "1-5", "levels_undescribed", "ambiguous"),
 ])
 def test_each_vague_pattern_is_found(question: str, scale: str, rule: str, verdict: str) -> None:
     text = "id: x\ncriteria:\n  - " + json.dumps({"id": "c", "question": question, "scale": scale}) + "\n"

@@ -31,6 +31,8 @@ from scorer.store.jobs import (
 __all__ = ["ChunkOutcome", "run_chunk", "work_on", "worker_name"]
 
 log = logging.getLogger(__name__)
+_QUIET_SECONDS = 0.03  # the in-process worker scores after this long without requests ...
+_YIELD_SECONDS = 1.0  # ... or after waiting this long (never starved)
 
 
 def worker_name(kind: str) -> str:
@@ -108,6 +110,8 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
     policy = runtime.policy(store, rubric, judge.id)
     with _Heartbeat(store, work, runtime.settings.job_heartbeat_seconds) as beat:
         for conversation_id in work.conversation_ids:
+            if runtime.gate is not None:
+                runtime.gate.wait_quiet(quiet=_QUIET_SECONDS, max_wait=_YIELD_SECONDS)
             if stop is not None and stop.is_set():
                 release_chunk(store, work)
                 outcome.status = "released"

@@ -14,7 +14,7 @@ from scorer.settings import Settings
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric
 
-__all__ = ["BoundedJudge", "JobRuntime", "LazyStore", "Pacer"]
+__all__ = ["BoundedJudge", "JobRuntime", "LazyStore", "Pacer", "RequestGate"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,51 @@ class Pacer:
             time.sleep(slot - now)
 
 
+class RequestGate:
+    """Tracks HTTP requests in flight so background scoring in the same process can step aside for them.
+
+    Python threads share one interpreter lock: a worker thread busy scoring slows every request of the process.
+    The in-process worker calls :meth:`wait_quiet` before each conversation: it starts one only after no request
+    has been running for ``quiet`` seconds, so ingest keeps its latency and scoring catches up in the gaps. A
+    worker never waits longer than ``max_wait`` (it is slowed under sustained load, never starved); for sustained
+    load beyond what one process can score, run Celery workers instead.
+    """
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._last = 0.0
+        self._changed = threading.Condition()
+
+    def enter(self) -> None:
+        with self._changed:
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._changed:
+            self._active -= 1
+            self._last = time.monotonic()
+            self._changed.notify_all()
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    def wait_quiet(self, quiet: float, max_wait: float) -> None:
+        deadline = time.monotonic() + max_wait
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                if not self._active:
+                    calm = now - self._last
+                    if calm >= quiet:
+                        return
+                    self._changed.wait(min(quiet - calm, deadline - now))
+                else:
+                    self._changed.wait(deadline - now)
+
+
 class BoundedJudge:
     """A judge whose calls go through the process's semaphore and pacer; same id, same answers."""
 
@@ -89,6 +134,7 @@ class JobRuntime:
         self.store = store or LazyStore(settings)
         self.semaphore = threading.BoundedSemaphore(settings.judge_concurrency)
         self.pacer = Pacer(settings.judge_calls_per_minute)
+        self.gate: RequestGate | None = None  # set by the API for its in-process worker
         self._judges: dict[tuple[str, str], BoundedJudge] = {}
         self._lock = threading.Lock()
 

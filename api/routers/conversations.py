@@ -10,12 +10,13 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import IngestKey, ReaderKey, SettingsDep, StateDep, StoreDep
+from api.deps import IngestKey, ReaderKey, StateDep, StoreDep
 from api.routers._shared import (
     IdempotencyKey,
     idempotency_scope,
@@ -30,6 +31,7 @@ from api.schemas.results import JudgementOut, ScorecardOut
 from api.state import ServiceState
 from scorer.store.ingest import recall_response, remember_response, store_conversations
 from scorer.store.jobs import create_job
+from scorer.store.keys import ApiKey
 from scorer.store.queries import find_card
 from scorer.types import Conversation, Review
 
@@ -65,7 +67,7 @@ def _check_items(raw_items: list[Any], limit: int, single: bool
             reason = (f"the transcript has {size} characters, over the limit of {limit} "
                       "(RUBRICATE_MAX_TRANSCRIPT_CHARS)")
             if single:
-                raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, reason)
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, reason)
             rejected.append(RejectedItem(index=index, id=conversation.id, reason=reason))
             continue
         digest = conversation.content_hash()
@@ -89,17 +91,22 @@ def _check_items(raw_items: list[Any], limit: int, single: bool
     responses={404: {"model": ErrorOut, "description": "Unknown rubric or rubric version."},
                **errors(400, 409, 413)},
 )
-def ingest(body: IngestRequest, key: IngestKey, state: StateDep, store: StoreDep, settings: SettingsDep,
-           idempotency_key: IdempotencyKey = None) -> Any:
+async def ingest(body: IngestRequest, key: IngestKey, state: StateDep, idempotency_key: IdempotencyKey = None) -> Any:
     """Store conversations (keyed by their ``id``) and queue their scoring against a stored rubric version.
 
     Bad items are refused with their index and the reason while the good ones are accepted; when no item is good
     the answer is 422. A conversation sent again with the same transcript creates no second row, and with the
     same ``Idempotency-Key`` the first response is returned as it was.
     """
+    return await run_in_threadpool(_ingest, body, key, state, idempotency_key)
+
+
+def _ingest(body: IngestRequest, key: ApiKey, state: ServiceState, idempotency_key: str | None) -> Any:
+    """The ingest itself, in one worker thread (database calls block)."""
+    settings, store = state.settings, state.store.get()
     items = body.items()
     if len(items) > settings.max_batch:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"{len(items)} conversations in one request; "
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{len(items)} conversations in one request; "
                             f"the limit is {settings.max_batch} (RUBRICATE_MAX_BATCH): split the batch")
     judge = resolve_judge(settings, body.judge)
     rubric = resolve_rubric(store, body.rubric_id, body.rubric_version)
