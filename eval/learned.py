@@ -99,6 +99,8 @@ class LearnedJudge:
     def __init__(self, model: LearnedModel, *, judge_id: str = "learned") -> None:
         self.model = model
         self.id = judge_id
+        self.reads_wording = False  # answers from the criterion id's classifier; the question text is not read
+        self.independent_questions = True
         self.featuriser = Featuriser(model.embedding_model)
 
     def prepare(self, conversations: Sequence[Conversation]) -> None:

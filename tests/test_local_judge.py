@@ -149,3 +149,18 @@ def test_missing_model_path_is_a_clear_error() -> None:
         get_judge("local:/nonexistent/model.gguf")
 
 
+
+
+def test_wordings_asked_together_are_answered_as_if_asked_alone(judge: LocalJudge) -> None:
+    """The rubric lab sends a question and its paraphrases in one call (``independent_questions``): each must get
+    the probabilities it would get on its own."""
+    from eval.lab.paraphrase import paraphrase_criteria, paraphrases
+
+    base = RUBRIC.criterion("solution")
+    criteria = [base, *paraphrase_criteria(base, paraphrases(base.question, 3))]
+    together = judge.judge(CONVERSATIONS[0], criteria)
+    for criterion, joint in zip(criteria, together, strict=True):
+        [alone] = judge.judge(CONVERSATIONS[0], [criterion])
+        assert joint.answer == alone.answer
+        assert joint.probabilities == pytest.approx(alone.probabilities, abs=1e-4)
+    assert judge.independent_questions

@@ -1,4 +1,4 @@
-"""``rubricate rubric check|diff``: is a wording measurable, and what changed between two versions."""
+"""``rubricate rubric check|diff|test|compare``: is a wording measurable, and what changed between two versions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from scorer.cli._common import console, settings_for
+from scorer.cli.rubric_lab import compare_command, test_command
 
 __all__ = ["register"]
 
@@ -64,6 +65,10 @@ def diff(old: Annotated[Path, typer.Argument(help="The older rubric YAML.")],
                       + ", ".join(result.revalidate))
     for folder in result.stale_models:
         console.print(f"learned model {folder} was trained for the old version: retrain with `rubricate train`")
+
+
+app.command("test")(test_command)
+app.command("compare")(compare_command)
 
 
 def register(root: typer.Typer) -> None:

@@ -35,6 +35,10 @@ class EnsembleJudge:
             raise JudgeError("an ensemble needs at least two judges: ensemble:<a>+<b>")
         self.members = list(members)
         self.id = judge_id
+        # The rubric lab asks paraphrases only of judges that read the wording, all at once only if every member
+        # answers each question on its own (see eval.lab.behaviour).
+        self.reads_wording = all(getattr(m, "reads_wording", True) for m in self.members)
+        self.independent_questions = all(getattr(m, "independent_questions", False) for m in self.members)
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
         outputs = []

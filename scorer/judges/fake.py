@@ -27,6 +27,7 @@ class FakeJudge:
     def __init__(self, mode: str | None = None) -> None:
         self.mode = mode
         self.id = f"fake:{mode}" if mode else "fake"
+        self.independent_questions = True
         self.calls = 0
 
     def _answer(self, conversation: Conversation, criterion: Criterion) -> tuple[str, float]:

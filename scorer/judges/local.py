@@ -75,6 +75,7 @@ class LocalJudge:
                  mode: Mode = "packed") -> None:
         self.loaded = loaded
         self.id = judge_id
+        self.independent_questions = True  # each question is scored on its own copy of the transcript encoding
         self.options = options or JudgeOptions()
         self.mode: Mode = mode
         self.system = load_prompt("judge_system")

@@ -1,0 +1,112 @@
+"""Compare two wordings of the same criterion on the same conversations.
+
+Pairs come from two rubric versions: criteria with the same id whose wording differs (or pairs given explicitly,
+``--pair old_id=new_id``). Both wordings are asked of every conversation in the same run, each with its paraphrases,
+and measured as in ``rubric test``. Where the sample has human labels, the difference in agreement (B − A) gets a
+paired bootstrap interval (scipy's, resampling conversations, so both wordings see the same resample); a wording is
+called better only when that interval excludes zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from eval.lab.behaviour import LabRun, Wording
+from eval.lab.measures import BehaviourResult, measure_wording
+from scorer._errors import RubricError
+from scorer.types import Rubric
+
+__all__ = ["Comparison", "compare_pairs", "pair_criteria"]
+
+
+class Comparison(BaseModel):
+    """Two wordings side by side and which one agrees more with humans (if the sample tells)."""
+
+    a: BehaviourResult
+    b: BehaviourResult
+    label_id: str
+    paired_n: int
+    accuracy_diff: float | None = None
+    accuracy_diff_ci: tuple[float, float] | None = None
+    kappa_diff: float | None = None
+    flip_rate_diff: float | None = None
+    better: str | None = None
+    summary: str
+
+
+def pair_criteria(a: Rubric, b: Rubric, pairs: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """``[(a_id, b_id)]``: explicit ``"a_id=b_id"`` pairs, else shared ids whose question or settings changed."""
+    if pairs:
+        out = []
+        for spec in pairs:
+            left, sep, right = spec.partition("=")
+            if not sep:
+                raise RubricError(f"--pair {spec!r} is not of the form A_ID=B_ID")
+            a.criterion(left.strip())
+            b.criterion(right.strip())
+            out.append((left.strip(), right.strip()))
+        return out
+    b_ids = {c.id: c for c in b.criteria}
+    changed = [(c.id, c.id) for c in a.criteria if c.id in b_ids and c != b_ids[c.id]]
+    if not changed:
+        raise RubricError(f"no criterion id is in both {a.id!r} and {b.id!r} with a different wording; name the "
+                          "pairs with --pair A_ID=B_ID")
+    return changed
+
+
+def _diff(run: LabRun, wa: Wording, wb: Wording) -> dict[str, Any]:
+    from scipy.stats import bootstrap
+
+    items = run.sample.items[: run.completed]
+    ja, jb = run.answers[wa.key].original, run.answers[wb.key].original
+    rows = [(item.labels[wa.label_id], x.answer, y.answer) for item, x, y in zip(items, ja, jb, strict=False)
+            if wa.label_id in item.labels and x is not None and y is not None
+            and x.status == y.status == "scored"]
+    if not rows:
+        return {"paired_n": 0}
+    human = np.array([r[0] for r in rows])
+    hit_a = (np.array([r[1] for r in rows]) == human).astype(float)
+    hit_b = (np.array([r[2] for r in rows]) == human).astype(float)
+    out: dict[str, Any] = {"paired_n": len(rows), "accuracy_diff": float(hit_b.mean() - hit_a.mean())}
+    if len(rows) >= 10 and np.any(hit_a != hit_b):
+        result = bootstrap((hit_a, hit_b), lambda x, y, axis=-1: y.mean(axis=axis) - x.mean(axis=axis),
+                           paired=True, vectorized=True, n_resamples=2000, method="percentile",
+                           random_state=np.random.default_rng(0))
+        out["accuracy_diff_ci"] = (float(result.confidence_interval.low), float(result.confidence_interval.high))
+    elif len(rows) >= 10:
+        out["accuracy_diff_ci"] = (0.0, 0.0)
+    return out
+
+
+def _summary(c: dict[str, Any], a_id: str, b_id: str) -> tuple[str | None, str]:
+    ci = c.get("accuracy_diff_ci")
+    if c["paired_n"] == 0:
+        return None, "no human labels on conversations both wordings answered: only stability and balance compared"
+    if ci is None:
+        return None, f"{c['paired_n']} labelled conversations: too few for an interval on the difference"
+    diff = c["accuracy_diff"]
+    span = f"accuracy B − A = {diff:+.3f} (95% CI {ci[0]:+.3f} … {ci[1]:+.3f}, {c['paired_n']} conversations)"
+    if ci[0] > 0:
+        return "b", f"B ({b_id}) agrees more with humans: {span}"
+    if ci[1] < 0:
+        return "a", f"A ({a_id}) agrees more with humans: {span}"
+    return None, f"no clear difference: {span}"
+
+
+def compare_pairs(run: LabRun, pairs: list[tuple[Wording, Wording]]) -> list[Comparison]:
+    """Measure both wordings of each pair and the difference between them."""
+    out = []
+    for wa, wb in pairs:
+        ra, rb = measure_wording(wa, run), measure_wording(wb, run)
+        c = _diff(run, wa, wb)
+        if ra.human_kappa is not None and rb.human_kappa is not None:
+            c["kappa_diff"] = rb.human_kappa - ra.human_kappa
+        if ra.flip_rate is not None and rb.flip_rate is not None:
+            c["flip_rate_diff"] = rb.flip_rate - ra.flip_rate
+        better, summary = _summary(c, ra.criterion_id, rb.criterion_id)
+        out.append(Comparison(a=ra, b=rb, label_id=wa.label_id, better=better, summary=summary, **c))
+    return out
