@@ -123,3 +123,14 @@ def test_learned_judge_on_shared_data_trains_predicts_and_round_trips(tmp_path: 
             assert item.conversation.turns[e.turn].text[e.start : e.end] == e.quote
     html = evaluation_report(metrics, title="t")
     assert html.count("data:image/png;base64") >= 6 and "human_human_kappa" in html
+
+
+def test_auc_matches_scikit_learn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from eval.metrics import auc
+
+    positive = [True, False, True, True, False, False, True, False]
+    scores = [0.9, 0.2, 0.4, 0.4, 0.5, 0.1, 0.8, 0.4]
+    assert auc(positive, scores) == pytest.approx(roc_auc_score(positive, scores))
+    assert auc([True, True], [0.1, 0.2]) is None

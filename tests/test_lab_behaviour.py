@@ -168,3 +168,42 @@ def test_cli_test_and_compare_write_json_and_html(data: Path, tmp_path: Path) ->
     assert json.loads(compared.read_text())["results"] and compared.with_suffix(".html").exists()
     missing = runner.invoke(app, ["rubric", "test", str(rubric), "--data", str(data), "--criterion", "nope"])
     assert isinstance(missing.exception, RubricError) and "unknown criterion 'nope'" in str(missing.exception)
+
+
+class ShyJudge:
+    """Always answers "no", but its P(yes) is higher where the behaviour is there — unless the wording contains
+    ``blind_to``: then P(yes) carries no signal. Like a small model whose threshold is off."""
+
+    id = "shy"
+    independent_questions = True
+
+    def __init__(self, blind_to: str = "\0") -> None:
+        self.blind_to = blind_to
+
+    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
+        text = " ".join(t.text for t in conversation.turns)
+        out = []
+        for c in criteria:
+            seen = "refund will arrive" in text and self.blind_to not in c.question
+            p = 0.3 if seen else 0.1 + (len(conversation.id) % 3) / 100
+            out.append(Judgement(criterion_id=c.id, answer="no", confidence=1 - p,
+                                 probabilities={"yes": p, "no": 1 - p}, judge_id=self.id))
+        return out
+
+
+def test_a_judge_that_cannot_tell_cases_apart_makes_the_verdict_inconclusive(data: Path) -> None:
+    sample = load_sample(data, RUBRIC.criteria)
+    refund = measure(run_wordings(sample, make_wordings(RUBRIC.criteria[:1]), ShyJudge()))[0]
+    assert refund.verdict == "inconclusive" and refund.human_kappa == 0.0
+    assert refund.human_auc == 1.0 and "calibrate its threshold" in refund.reasons[0]
+    assert refund.paraphrase_rank_corr == pytest.approx(1.0)
+
+
+def test_compare_falls_back_on_the_ranking_when_accuracies_tie(data: Path) -> None:
+    new = RUBRIC.criterion("refund_time").model_copy(update={"question": "Was the agent clear about money?"})
+    sample = load_sample(data, RUBRIC.criteria)
+    [wa] = make_wordings([RUBRIC.criterion("refund_time")], side="a")
+    [wb] = make_wordings([new], side="b", label_ids={"refund_time": "refund_time"})
+    [comparison] = compare_pairs(run_wordings(sample, [wa, wb], ShyJudge(blind_to="money")), [(wa, wb)])
+    assert comparison.accuracy_diff == 0.0 and comparison.auc_diff is not None and comparison.auc_diff < -0.4
+    assert comparison.better == "a" and "auc B − A" in comparison.summary

@@ -2,9 +2,11 @@
 
 Pairs come from two rubric versions: criteria with the same id whose wording differs (or pairs given explicitly,
 ``--pair old_id=new_id``). Both wordings are asked of every conversation in the same run, each with its paraphrases,
-and measured as in ``rubric test``. Where the sample has human labels, the difference in agreement (B − A) gets a
-paired bootstrap interval (scipy's, resampling conversations, so both wordings see the same resample); a wording is
-called better only when that interval excludes zero.
+and measured as in ``rubric test``. Where the sample has human labels, the difference in accuracy (B − A) gets a
+paired bootstrap interval (scipy's, resampling conversations, so both wordings see the same resample), and so does
+the difference in AUC of the judge's P(yes) against the human "yes" (which still separates two wordings when a weak
+judge's yes/no threshold makes both accuracies equal). A wording is called better only when an interval excludes
+zero: accuracy first, then AUC (the summary says which).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from eval.lab.behaviour import LabRun, Wording
-from eval.lab.measures import BehaviourResult, measure_wording
+from eval.lab.measures import BehaviourResult, measure_wording, p_yes
+from eval.metrics import auc, bootstrap_stat
 from scorer._errors import RubricError
 from scorer.types import Rubric
 
@@ -32,6 +35,8 @@ class Comparison(BaseModel):
     paired_n: int
     accuracy_diff: float | None = None
     accuracy_diff_ci: tuple[float, float] | None = None
+    auc_diff: float | None = None
+    auc_diff_ci: tuple[float, float] | None = None
     kappa_diff: float | None = None
     flip_rate_diff: float | None = None
     better: str | None = None
@@ -79,22 +84,43 @@ def _diff(run: LabRun, wa: Wording, wb: Wording) -> dict[str, Any]:
         out["accuracy_diff_ci"] = (float(result.confidence_interval.low), float(result.confidence_interval.high))
     elif len(rows) >= 10:
         out["accuracy_diff_ci"] = (0.0, 0.0)
+    out.update(_auc_diff(items, wa, ja, jb))
     return out
 
 
+def _auc_diff(items: list[Any], wa: Wording, ja: list[Any], jb: list[Any]) -> dict[str, Any]:
+    rows = [(item.labels[wa.label_id] == "yes", pa, pb) for item, x, y in zip(items, ja, jb, strict=False)
+            if item.labels.get(wa.label_id) in ("yes", "no") and (pa := p_yes(x)) is not None
+            and (pb := p_yes(y)) is not None]
+    if not rows:
+        return {}
+    y, sa, sb = (np.array([r[k] for r in rows]) for k in range(3))
+
+    def diff(idx: np.ndarray) -> float | None:
+        a, b = auc(list(y[idx]), list(sa[idx])), auc(list(y[idx]), list(sb[idx]))
+        return None if a is None or b is None else b - a
+
+    point = diff(np.arange(len(rows)))
+    return {"auc_diff": point, "auc_diff_ci": bootstrap_stat(diff, len(rows)) if point is not None else None}
+
+
 def _summary(c: dict[str, Any], a_id: str, b_id: str) -> tuple[str | None, str]:
-    ci = c.get("accuracy_diff_ci")
     if c["paired_n"] == 0:
         return None, "no human labels on conversations both wordings answered: only stability and balance compared"
-    if ci is None:
+    spans = []
+    for name in ("accuracy", "auc"):
+        diff, ci = c.get(f"{name}_diff"), c.get(f"{name}_diff_ci")
+        if diff is None or ci is None:
+            continue
+        span = f"{name} B − A = {diff:+.3f} (95% CI {ci[0]:+.3f} … {ci[1]:+.3f})"
+        if ci[0] > 0:
+            return "b", f"B ({b_id}) agrees more with humans: {span}, {c['paired_n']} conversations"
+        if ci[1] < 0:
+            return "a", f"A ({a_id}) agrees more with humans: {span}, {c['paired_n']} conversations"
+        spans.append(span)
+    if not spans:
         return None, f"{c['paired_n']} labelled conversations: too few for an interval on the difference"
-    diff = c["accuracy_diff"]
-    span = f"accuracy B − A = {diff:+.3f} (95% CI {ci[0]:+.3f} … {ci[1]:+.3f}, {c['paired_n']} conversations)"
-    if ci[0] > 0:
-        return "b", f"B ({b_id}) agrees more with humans: {span}"
-    if ci[1] < 0:
-        return "a", f"A ({a_id}) agrees more with humans: {span}"
-    return None, f"no clear difference: {span}"
+    return None, f"no clear difference: {'; '.join(spans)}, {c['paired_n']} conversations"
 
 
 def compare_pairs(run: LabRun, pairs: list[tuple[Wording, Wording]]) -> list[Comparison]:

@@ -1,17 +1,11 @@
 """The numbers behind a behavioural verdict, per wording, and the verdict itself.
 
-Thresholds (module constants, so a team can see and change them):
-
-* paraphrase **flip rate** (share of conversations where some paraphrase gets another answer than the wording):
-  over ``FLIP_BAD`` → not measurable, over ``FLIP_WARN`` → ambiguous;
-* **label balance**: one answer in ``BALANCE_WARN`` or more of the conversations tells little → ambiguous;
-* **N/A rate** over ``NA_WARN`` → ambiguous (it mostly does not apply: check ``applies_when``);
-* **evidence rate** (answers that say a behaviour happened — every answer but "no" and N/A — with a verified quote;
-  a "no" has nothing to quote) under ``EVIDENCE_WARN`` → ambiguous;
-* **judge–judge κ** under ``KAPPA_WARN`` → ambiguous;
-* **κ with humans**: the interval's upper end under ``KAPPA_BAD`` → not measurable (with this judge), the point under
-  ``KAPPA_WARN`` → ambiguous, unless the human–human κ is no better;
-* fewer than ``MIN_SCORED`` scored answers → inconclusive (no verdict is made up from a handful).
+Per wording: answer shares (balance), N/A rate, evidence rate (answers that say a behaviour happened — every
+answer but "no" and N/A — with a verified quote; a "no" has nothing to quote), paraphrase flip rate and, where the
+judge gives probabilities, how well the paraphrases' P(yes) keeps the wording's ranking (Spearman); judge–judge
+agreement; and, where the sample has human labels, accuracy and κ with bootstrap intervals, the human–human κ, and
+the AUC of the judge's P(yes) against the human "yes" — whether it *ranks* conversations like humans even when its
+yes/no threshold is off. The verdict rules are in :mod:`eval.lab.verdict`.
 
 A behavioural verdict is about the wording *with this judge*: a weak judge makes every wording look worse. The
 static check's verdict is reported beside it.
@@ -20,24 +14,19 @@ static check's verdict is reported beside it.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from eval.lab.behaviour import LabRun, Wording
 from eval.lab.static import check_criterion
-from eval.metrics import agreement, bootstrap_ci, human_human_kappa
+from eval.lab.verdict import BehaviourVerdict, verdict_of
+from eval.metrics import agreement, auc, bootstrap_ci, bootstrap_stat, human_human_kappa
 from scorer.types import NA, Judgement
 
-__all__ = ["BehaviourResult", "BehaviourVerdict", "measure", "measure_wording"]
+__all__ = ["BehaviourResult", "measure", "measure_wording", "p_yes"]
 
-BehaviourVerdict = Literal["measurable", "ambiguous", "not_measurable", "inconclusive"]
-FLIP_BAD, FLIP_WARN = 0.25, 0.10
-BALANCE_WARN = 0.95
-NA_WARN = 0.80
-EVIDENCE_WARN = 0.50
-KAPPA_BAD, KAPPA_WARN = 0.20, 0.40
-MIN_SCORED = 10
 
 
 class BehaviourResult(BaseModel):
@@ -60,6 +49,8 @@ class BehaviourResult(BaseModel):
     paraphrases: list[str] = Field(default_factory=list)
     flip_rate: float | None = None
     paraphrase_agreement: list[float | None] = Field(default_factory=list)
+    paraphrase_rank_corr: float | None = Field(default=None, description="Mean Spearman ρ of P(yes) between the "
+                                               "wording and each paraphrase.")
     judge_judge_agreement: float | None = None
     judge_judge_kappa: float | None = None
     human_n: int = 0
@@ -68,12 +59,42 @@ class BehaviourResult(BaseModel):
     human_kappa: float | None = None
     human_kappa_ci: tuple[float, float] | None = None
     human_human_kappa: float | None = None
+    human_auc: float | None = Field(default=None, description="AUC of the judge's P(yes) against human 'yes'.")
+    human_auc_ci: tuple[float, float] | None = None
     human_label_shares: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
 
 
 def _scored(j: Judgement | None) -> bool:
     return j is not None and j.status == "scored" and j.answer is not None
+
+
+def p_yes(j: Judgement | None) -> float | None:
+    """The judge's probability of "yes" for a scored yes/no judgement, when it gave probabilities."""
+    if j is None or not _scored(j) or "yes" not in j.probabilities:
+        return None
+    return float(j.probabilities["yes"])
+
+
+def _rank_corr(original: list[Judgement | None], paraphrased: list[list[Judgement | None]]) -> float | None:
+    from scipy.stats import spearmanr
+
+    values = []
+    for answers in paraphrased:
+        pairs = [(a, b) for x, y in zip(original, answers, strict=True)
+                 if (a := p_yes(x)) is not None and (b := p_yes(y)) is not None]
+        if len(pairs) >= 5 and len({a for a, _ in pairs}) > 1 and len({b for _, b in pairs}) > 1:
+            values.append(float(spearmanr([a for a, _ in pairs], [b for _, b in pairs]).statistic))
+    return sum(values) / len(values) if values else None
+
+
+def _human_auc(rows: list[tuple[str, Judgement | None]]) -> dict[str, Any]:
+    pairs = [(label == "yes", p) for label, j in rows if label in ("yes", "no") and (p := p_yes(j)) is not None]
+    if not pairs:
+        return {}
+    y, score = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    return {"human_auc": auc(list(y), list(score)),
+            "human_auc_ci": bootstrap_stat(lambda idx: auc(list(y[idx]), list(score[idx])), len(pairs))}
 
 
 def _pair_agreement(a: list[Judgement | None], b: list[Judgement | None]) -> tuple[list[str], list[str]]:
@@ -119,38 +140,8 @@ def _human(w: Wording, run: LabRun) -> dict[str, Any]:
             "human_kappa_ci": bootstrap_ci(human, ai, "kappa"),
             "human_human_kappa": human_human_kappa(annotators, w.label_id) if annotators else None,
             "human_label_shares": {a: all_labels.count(a) / len(all_labels) for a in w.criterion.answers},
+            **_human_auc([(item.labels[w.label_id], j) for item, j in rows]),
             "notes": [stats["note"]] if stats.get("note") else []}
-
-
-def _verdict(r: dict[str, Any]) -> tuple[BehaviourVerdict, list[str]]:
-    bad: list[str] = []
-    warn: list[str] = []
-    if r["scored"] < MIN_SCORED:
-        return "inconclusive", [f"only {r['scored']} scored answer(s); at least {MIN_SCORED} are needed for a verdict"]
-    flip = r.get("flip_rate")
-    if flip is not None and flip > FLIP_WARN:
-        (bad if flip > FLIP_BAD else warn).append(f"unstable: the answer changes with the wording in {flip:.0%} of "
-                                                  "conversations")
-    if r["majority_share"] is not None and r["majority_share"] >= BALANCE_WARN:
-        top = max(r["answer_shares"], key=r["answer_shares"].get)
-        warn.append(f"unbalanced: '{top}' in {r['majority_share']:.0%} of answers tells little")
-    if r["na_rate"] is not None and r["na_rate"] > NA_WARN:
-        warn.append(f"mostly N/A ({r['na_rate']:.0%}): check applies_when, or test on conversations where it applies")
-    if r["evidence_rate"] is not None and r["evidence_rate"] < EVIDENCE_WARN:
-        warn.append(f"only {r['evidence_rate']:.0%} of the answers that say it happened come with a verified quote")
-    jj = r.get("judge_judge_kappa")
-    if jj is not None and jj < KAPPA_WARN:
-        warn.append(f"two judges disagree (κ {jj:.2f})")
-    kappa, ci, hh = r.get("human_kappa"), r.get("human_kappa_ci"), r.get("human_human_kappa")
-    if kappa is not None and not (hh is not None and kappa >= hh):
-        if ci is not None and ci[1] < KAPPA_BAD:
-            bad.append(f"agreement with humans κ {kappa:.2f} (95% CI up to {ci[1]:.2f})")
-        elif kappa < KAPPA_WARN:
-            warn.append(f"low agreement with humans (κ {kappa:.2f}" + (f", humans among themselves {hh:.2f})"
-                                                                      if hh is not None else ")"))
-    if bad:
-        return "not_measurable", bad + warn
-    return ("ambiguous", warn) if warn else ("measurable", [])
 
 
 def measure_wording(w: Wording, run: LabRun) -> BehaviourResult:
@@ -171,6 +162,8 @@ def measure_wording(w: Wording, run: LabRun) -> BehaviourResult:
         "na_rate": shares.get(NA) if NA in w.criterion.answers and scored else None,
         "evidence_rate": sum(bool(j.evidence) for j in decided) / len(decided) if decided else None,
         "paraphrases": [p.question for p in w.paraphrases], "flip_rate": flip, "paraphrase_agreement": per,
+        "paraphrase_rank_corr": _rank_corr(done, [a[: run.completed] for a in slot.paraphrased])
+        if run.reads_wording else None,
     }
     if run.judge2_id:
         a, b = _pair_agreement(done, slot.second[: run.completed])
@@ -179,7 +172,7 @@ def measure_wording(w: Wording, run: LabRun) -> BehaviourResult:
     human = _human(w, run)
     r.update({k: v for k, v in human.items() if k != "notes"})
     r["notes"] = notes + human["notes"]
-    r["verdict"], r["reasons"] = _verdict(r)
+    r["verdict"], r["reasons"] = verdict_of(r)
     r["static_verdict"] = check_criterion(w.criterion).verdict
     return BehaviourResult(**r)
 

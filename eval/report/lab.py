@@ -12,7 +12,7 @@ from eval.report._html import Section, figure_to_data_uri, render_page, table_ht
 __all__ = ["compare_report", "test_report"]
 
 _COLUMNS = ["criterion", "verdict", "static", "scored", "flip_rate", "majority_share", "na_rate", "evidence_rate",
-            "judge_judge_kappa", "human_n", "human_accuracy", "human_kappa", "human_human_kappa"]
+            "judge_judge_kappa", "human_n", "human_accuracy", "human_kappa", "human_human_kappa", "human_auc"]
 _CLASS = {"measurable": "good", "not_measurable": "bad"}
 
 
@@ -21,7 +21,7 @@ def _row(r: Any) -> dict[str, Any]:
             "static": r.static_verdict, "scored": f"{r.scored}/{r.conversations}", "flip_rate": r.flip_rate,
             "majority_share": r.majority_share, "na_rate": r.na_rate, "evidence_rate": r.evidence_rate,
             "judge_judge_kappa": r.judge_judge_kappa, "human_n": r.human_n, "human_accuracy": r.human_accuracy,
-            "human_kappa": r.human_kappa, "human_human_kappa": r.human_human_kappa}
+            "human_kappa": r.human_kappa, "human_human_kappa": r.human_human_kappa, "human_auc": r.human_auc}
 
 
 def _detail(r: Any) -> str:
@@ -85,7 +85,9 @@ def compare_report(comparisons: Sequence[Any], meta: dict[str, Any]) -> str:
     sections = [Section("Run", _header(meta))]
     rows = [{"pair": f"{c.a.criterion_id} → {c.b.criterion_id}", "better": c.better or "—",
              "accuracy_diff": c.accuracy_diff, "ci_low": c.accuracy_diff_ci[0] if c.accuracy_diff_ci else None,
-             "ci_high": c.accuracy_diff_ci[1] if c.accuracy_diff_ci else None, "kappa_diff": c.kappa_diff,
+             "ci_high": c.accuracy_diff_ci[1] if c.accuracy_diff_ci else None, "auc_diff": c.auc_diff,
+             "auc_ci_low": c.auc_diff_ci[0] if c.auc_diff_ci else None,
+             "auc_ci_high": c.auc_diff_ci[1] if c.auc_diff_ci else None, "kappa_diff": c.kappa_diff,
              "flip_rate_diff": c.flip_rate_diff, "paired_n": c.paired_n} for c in comparisons]
     sections.append(Section("Which wording agrees more with humans (B − A)", table_html(rows, list(rows[0]))
                             if rows else "<p>no pairs</p>"))

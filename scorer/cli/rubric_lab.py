@@ -82,13 +82,14 @@ def _fmt(value: float | None, pct: bool = True) -> str:
 def _show(results: Any, title: str) -> None:
     """A table of the numbers, then each criterion's reasons (kept out of the table so it fits a terminal)."""
     table = Table(title=title)
-    for column in ("criterion", "verdict", "flips", "top", "n/a", "quoted", "κ 2 judges", "κ human (n)"):
+    for column in ("criterion", "verdict", "flips", "top", "n/a", "quoted", "κ 2 judges", "κ human (n)", "AUC"):
         table.add_column(column, no_wrap=column in ("criterion", "verdict"))
     for r in results:
         name = r.criterion_id + (f" ({r.side.upper()})" if r.side else "")
         human = f"{_fmt(r.human_kappa, False)} ({r.human_n})" if r.human_n else "—"
         table.add_row(name, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", _fmt(r.flip_rate), _fmt(r.majority_share),
-                      _fmt(r.na_rate), _fmt(r.evidence_rate), _fmt(r.judge_judge_kappa, False), human)
+                      _fmt(r.na_rate), _fmt(r.evidence_rate), _fmt(r.judge_judge_kappa, False), human,
+                      _fmt(r.human_auc, False))
     console.print(table)
     for r in results:
         name = r.criterion_id + (f" ({r.side.upper()})" if r.side else "")
