@@ -104,7 +104,7 @@ def _auc_diff(items: list[Any], wa: Wording, ja: list[Any], jb: list[Any]) -> di
     return {"auc_diff": point, "auc_diff_ci": bootstrap_stat(diff, len(rows)) if point is not None else None}
 
 
-def _summary(c: dict[str, Any], a_id: str, b_id: str) -> tuple[str | None, str]:
+def _summary(c: dict[str, Any], a: BehaviourResult, b: BehaviourResult) -> tuple[str | None, str]:
     if c["paired_n"] == 0:
         return None, "no human labels on conversations both wordings answered: only stability and balance compared"
     spans = []
@@ -112,15 +112,19 @@ def _summary(c: dict[str, Any], a_id: str, b_id: str) -> tuple[str | None, str]:
         diff, ci = c.get(f"{name}_diff"), c.get(f"{name}_diff_ci")
         if diff is None or ci is None:
             continue
-        span = f"{name} B − A = {diff:+.3f} (95% CI {ci[0]:+.3f} … {ci[1]:+.3f})"
-        if ci[0] > 0:
-            return "b", f"B ({b_id}) agrees more with humans: {span}, {c['paired_n']} conversations"
-        if ci[1] < 0:
-            return "a", f"A ({a_id}) agrees more with humans: {span}, {c['paired_n']} conversations"
-        spans.append(span)
+        span = f"{name} B − A = {diff:+.3f} (95% CI {ci[0]:+.3f} … {ci[1]:+.3f}), {c['paired_n']} conversations"
+        if ci[0] <= 0 <= ci[1]:
+            spans.append(span)
+            continue
+        side, winner = ("b", b) if ci[0] > 0 else ("a", a)
+        if name == "auc" and (winner.human_auc_ci is None or winner.human_auc_ci[0] <= 0.5):
+            return None, (f"{side.upper()}'s P(yes) is closer to the humans' ranking ({span}), but with neither "
+                          f"wording does this judge rank conversations like the humans ({side.upper()}: AUC "
+                          f"{winner.human_auc:.2f}, its interval reaches 0.5): use a stronger judge to choose")
+        return side, f"{side.upper()} ({winner.criterion_id}) agrees more with humans: {span}"
     if not spans:
         return None, f"{c['paired_n']} labelled conversations: too few for an interval on the difference"
-    return None, f"no clear difference: {'; '.join(spans)}, {c['paired_n']} conversations"
+    return None, f"no clear difference: {'; '.join(spans)}"
 
 
 def compare_pairs(run: LabRun, pairs: list[tuple[Wording, Wording]]) -> list[Comparison]:
@@ -133,6 +137,6 @@ def compare_pairs(run: LabRun, pairs: list[tuple[Wording, Wording]]) -> list[Com
             c["kappa_diff"] = rb.human_kappa - ra.human_kappa
         if ra.flip_rate is not None and rb.flip_rate is not None:
             c["flip_rate_diff"] = rb.flip_rate - ra.flip_rate
-        better, summary = _summary(c, ra.criterion_id, rb.criterion_id)
+        better, summary = _summary(c, ra, rb)
         out.append(Comparison(a=ra, b=rb, label_id=wa.label_id, better=better, summary=summary, **c))
     return out
