@@ -207,3 +207,8 @@ def test_compare_falls_back_on_the_ranking_when_accuracies_tie(data: Path) -> No
     [comparison] = compare_pairs(run_wordings(sample, [wa, wb], ShyJudge(blind_to="money")), [(wa, wb)])
     assert comparison.accuracy_diff == 0.0 and comparison.auc_diff is not None and comparison.auc_diff < -0.4
     assert comparison.better == "a" and "auc B − A" in comparison.summary
+
+
+def test_the_affirmative_paraphrase_puts_every_joined_verb_in_the_past() -> None:
+    assert paraphrases("Did the customer thank the helpdesk or say that the answer helped?")[1] == \
+        "Is it true that the customer thanked the helpdesk or said that the answer helped?"

@@ -22,6 +22,11 @@ _IRREGULAR = {"give": "gave", "tell": "told", "say": "said", "make": "made", "ta
               "hold": "held", "know": "knew", "think": "thought", "bring": "brought", "offer": "offered",
               "stop": "stopped", "plan": "planned", "refer": "referred", "admit": "admitted", "commit": "committed",
               "transfer": "transferred", "forget": "forgot", "share": "shared", "pay": "paid"}
+# Base-form verbs that often follow "or"/"and" in a behaviour question ("thank the agent or say …").
+_SECOND_VERBS = {*_IRREGULAR, "ask", "thank", "explain", "apologise", "apologize", "confirm", "provide", "use",
+                 "mention", "greet", "check", "promise", "suggest", "state", "name", "repeat", "restate", "reflect",
+                 "affirm", "reassure", "share", "summarise", "summarize", "verify", "acknowledge", "agree", "answer",
+                 "paraphrase", "describe", "offer", "give", "tell", "say"}
 _DID = re.compile(r"^(?:did|does|do) (the [\w-]+|they|he|she)\s+([a-z]+)\b(.*)$", re.I | re.S)
 _FRAMES = {
     "en": ["In this conversation: {q}", "Going by the transcript alone: {q}",
@@ -53,7 +58,10 @@ def _english(q: str) -> list[str]:
     if not match:
         return frames
     actor, verb, rest = match.group(1), match.group(2), match.group(3).rstrip("?").rstrip()
-    return [frames[0], f"Is it true that {actor} {_past(verb)}{rest}?",
+    past_rest = re.sub(r"\b(or|and)\s+([a-z]+)\b",
+                       lambda m: f"{m.group(1)} {_past(m.group(2)) if m.group(2) in _SECOND_VERBS else m.group(2)}",
+                       rest)
+    return [frames[0], f"Is it true that {actor} {_past(verb)}{past_rest}?",
             f"At any point in the conversation, did {actor} {verb.lower()}{rest}?", frames[1]]
 
 
