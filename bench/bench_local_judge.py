@@ -4,7 +4,7 @@ For N synthetic support conversations × Q questions at two transcript lengths (
 the answer pass of each mode in the same run and counts the tokens the model processed, then prints the ratios.
 Evidence-quote generation is switched off in all modes so that only the answering work is compared.
 
-    python bench/bench_local_judge.py [--conversations 20] [--questions 10] [--lengths 700 3000]
+    python bench/bench_local_judge.py [--conversations 10] [--long-conversations 3] [--questions 10]
 """
 
 from __future__ import annotations
@@ -104,11 +104,11 @@ def run(conversations: int, questions: int, lengths: list[int], long_conversatio
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--conversations", type=int, default=10)
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--lengths", type=int, nargs="+", default=[700, 3000])
-    parser.add_argument("--long-conversations", type=int, default=None,
-                        help="conversations for lengths >= 2000 tokens (default: --conversations)")
+    parser.add_argument("--long-conversations", type=int, default=3,
+                        help="conversations for lengths >= 2000 tokens (full prompts take ~4 min each there)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/local_judge.json"))
     args = parser.parse_args()
     print(f"local judge: {args.conversations} conversations x {args.questions} questions "
