@@ -32,7 +32,7 @@ from api.state import ServiceState
 from scorer.store.ingest import recall_response, remember_response, store_conversations
 from scorer.store.jobs import create_job
 from scorer.store.keys import ApiKey
-from scorer.store.queries import find_card
+from scorer.store.queries import find_card, newest_rubric_version
 from scorer.types import Conversation, Review
 
 __all__ = ["router"]
@@ -109,9 +109,11 @@ def _ingest(body: IngestRequest, key: ApiKey, state: ServiceState, idempotency_k
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"{len(items)} conversations in one request; "
                             f"the limit is {settings.max_batch} (RUBRICATE_MAX_BATCH): split the batch")
     judge = resolve_judge(settings, body.judge)
-    rubric = resolve_rubric(store, body.rubric_id, body.rubric_version)
+    if (body.rubric_id, body.rubric_version) not in state.known_rubrics:
+        resolve_rubric(store, body.rubric_id, body.rubric_version)  # 404 when not stored
+        state.known_rubrics.add((body.rubric_id, body.rubric_version))
     scope = idempotency_scope(key, ROUTE, idempotency_key) if idempotency_key else None
-    fingerprint = request_hash(body.model_dump(mode="json"))
+    fingerprint = request_hash(body.model_dump(mode="json")) if scope is not None else ""  # kept with the key only
     if scope is not None:
         with store.session() as s:
             replay = recall_response(s, scope)
@@ -123,8 +125,7 @@ def _ingest(body: IngestRequest, key: ApiKey, state: ServiceState, idempotency_k
     state.check_broker()
     for attempt in (1, 2):  # a concurrent request may insert the same new id or key first; then look again
         try:
-            result, chunk_ids = _commit(state, body, rubric.version, judge, good, rejected, repeats, scope,
-                                        fingerprint)
+            result, chunk_ids = _commit(state, body, judge, good, rejected, repeats, scope, fingerprint)
             break
         except IntegrityError:
             if attempt == 2:
@@ -152,11 +153,14 @@ def _replay(stored_hash: str, fingerprint: str, code: int, response: dict[str, A
     return JSONResponse(response, status_code=code, headers={"Idempotent-Replayed": "true"})
 
 
-def _commit(state: ServiceState, body: IngestRequest, version: str, judge: str,
-            good: list[tuple[int, Conversation]], rejected: list[RejectedItem], repeats: dict[int, int],
-            scope: str | None, fingerprint: str) -> tuple[IngestResult, list[int]]:
+def _commit(state: ServiceState, body: IngestRequest, judge: str, good: list[tuple[int, Conversation]],
+            rejected: list[RejectedItem], repeats: dict[int, int], scope: str | None, fingerprint: str
+            ) -> tuple[IngestResult, list[int]]:
     store = state.store.get()
     with store.session() as s:
+        version = body.rubric_version or newest_rubric_version(s, body.rubric_id)
+        if version is None:  # cannot happen while rubric versions are never deleted; say so plainly if it does
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown rubric {body.rubric_id!r}")
         outcomes = store_conversations(s, [c for _, c in good], rubric_id=body.rubric_id, rubric_version=version,
                                        judge=judge)
         to_score = [o.conversation_id for o in outcomes if o.needs_scoring]

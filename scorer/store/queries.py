@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from scorer.store.models import ConversationRow, JudgementRow, ReviewQueueRow, RubricVersionRow, ScoreCardRow
@@ -20,6 +21,7 @@ __all__ = [
     "StoredCard",
     "find_card",
     "list_judgements",
+    "newest_rubric_version",
     "review_state",
     "rubric_versions",
     "select_conversations",
@@ -154,3 +156,9 @@ def rubric_versions(store: Store, rubric_id: str | None = None) -> list[tuple[st
         query = query.where(RubricVersionRow.rubric_id == rubric_id)
     with store.session() as s:
         return [tuple(r) for r in s.execute(query.order_by(RubricVersionRow.id)).all()]  # type: ignore[misc]
+
+
+def newest_rubric_version(session: Session, rubric_id: str) -> str | None:
+    """The newest stored version of a rubric, read inside the caller's transaction (None when none is stored)."""
+    return session.scalar(select(RubricVersionRow.version).where(RubricVersionRow.rubric_id == rubric_id)
+                          .order_by(RubricVersionRow.id.desc()).limit(1))
