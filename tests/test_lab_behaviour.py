@@ -212,3 +212,13 @@ def test_compare_falls_back_on_the_ranking_when_accuracies_tie(data: Path) -> No
 def test_the_affirmative_paraphrase_puts_every_joined_verb_in_the_past() -> None:
     assert paraphrases("Did the customer thank the helpdesk or say that the answer helped?")[1] == \
         "Is it true that the customer thanked the helpdesk or said that the answer helped?"
+
+
+def test_balance_blames_the_judge_only_when_the_humans_answer_otherwise() -> None:
+    from eval.lab.verdict import verdict_of
+
+    numbers = {"scored": 25, "answer_shares": {"no": 1.0, "yes": 0.0}, "majority_share": 1.0, "na_rate": None,
+               "evidence_rate": None, "flip_rate": 0.44}
+    assert verdict_of({**numbers, "human_label_shares": {"no": 0.04, "yes": 0.96}})[0] == "inconclusive"
+    verdict, reasons = verdict_of({**numbers, "human_label_shares": {"no": 0.97, "yes": 0.03}})
+    assert verdict == "not_measurable" and any("unbalanced" in r for r in reasons)

@@ -3,7 +3,7 @@
 Thresholds are module constants so a team can see and change them:
 
 * fewer than ``MIN_SCORED`` scored answers → **inconclusive** (no verdict is made up from a handful);
-* the judge gives one answer to ``BALANCE_WARN`` or more of the conversations while the humans do not →
+* the judge gives one answer to ``BALANCE_WARN`` or more of the conversations while the humans give it less often →
   **inconclusive**: the judge cannot tell the cases apart, so nothing follows about the wording (the AUC says whether
   its probabilities still rank conversations like the humans — then a calibrated threshold would help);
 * paraphrase **flip rate** over ``FLIP_BAD`` → not measurable, over ``FLIP_WARN`` → ambiguous;
@@ -45,13 +45,13 @@ def _auc_text(r: dict[str, Any]) -> str:
 
 
 def _degenerate(r: dict[str, Any]) -> str | None:
-    """A reason when the judge gives (almost) one answer although the humans' labels are mixed."""
+    """A reason when the judge gives (almost) one answer although the humans give it much less often."""
     shares, human = r["answer_shares"], r.get("human_label_shares") or {}
     if r["majority_share"] is None or r["majority_share"] < BALANCE_WARN or not human:
         return None
-    if max(human.values()) >= BALANCE_WARN:
-        return None
     top = max(shares, key=shares.get)
+    if human.get(top, 0.0) >= BALANCE_WARN:
+        return None  # the humans give that answer as often: the criterion (or the sample) is unbalanced, not the judge
     return (f"the judge answers '{top}' in {shares[top]:.0%} of conversations, the humans in {human.get(top, 0):.0%}: "
             f"it does not tell the cases apart, so this says nothing about the wording{_auc_text(r)}")
 
