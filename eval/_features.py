@@ -7,6 +7,7 @@ model folder is given (e.g. a multilingual sentence-transformers model on disk).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from typing import Any
@@ -30,8 +31,9 @@ def default_embedding_model() -> str:
 class Featuriser:
     """Turns conversations into fixed-size vectors; one encoding of each turn, cached."""
 
-    def __init__(self, model_path: str | None = None) -> None:
+    def __init__(self, model_path: str | None = None, *, max_cached: int = 100_000) -> None:
         self.model_path = model_path or default_embedding_model()
+        self.max_cached = max_cached  # turn texts kept (~1.5 kB each): bounds memory on a long scoring run
         self._cache: dict[str, np.ndarray] = {}
 
     def _model(self) -> Any:
@@ -55,7 +57,10 @@ class Featuriser:
                                            show_progress_bar=False)
             for (k, _), v in zip(missing, vectors, strict=True):
                 self._cache[k] = np.asarray(v, dtype=np.float32)
-        return np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)
+        out = np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)
+        for old in list(itertools.islice(self._cache, max(0, len(self._cache) - self.max_cached))):
+            del self._cache[old]  # the oldest first (dicts keep insertion order)
+        return out
 
     def turn_vectors(self, conversation: Conversation) -> np.ndarray:
         return self.embed([f"{t.speaker}: {t.text[:2000]}" for t in conversation.turns])

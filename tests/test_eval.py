@@ -134,3 +134,12 @@ def test_auc_matches_scikit_learn() -> None:
     scores = [0.9, 0.2, 0.4, 0.4, 0.5, 0.1, 0.8, 0.4]
     assert auc(positive, scores) == pytest.approx(roc_auc_score(positive, scores))
     assert auc([True, True], [0.1, 0.2]) is None
+
+
+def test_featuriser_cache_is_bounded() -> None:
+    from eval._features import Featuriser
+
+    featuriser = Featuriser(max_cached=3)
+    first = featuriser.embed(["a", "b", "c", "d", "e"])
+    assert len(featuriser._cache) == 3 and first.shape[0] == 5
+    assert np.allclose(featuriser.embed(["a"]), first[:1], atol=1e-5)  # evicted, embedded again, same vector
