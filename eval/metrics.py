@@ -50,20 +50,12 @@ def agreement(human: Sequence[str], ai: Sequence[str], labels: Sequence[str]) ->
 def bootstrap_ci(human: Sequence[str], ai: Sequence[str], metric: str = "accuracy", *, rounds: int = 1000,
                  seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
     """Percentile bootstrap interval of accuracy or κ over items (resampled with replacement, seeded)."""
-    if len(human) < 10:
-        return None
-    rng = np.random.default_rng(seed)
     h, a = np.asarray(human), np.asarray(ai)
-    values = []
-    for _ in range(rounds):
-        idx = rng.integers(0, len(h), len(h))
-        value = float(np.mean(h[idx] == a[idx])) if metric == "accuracy" else _kappa(list(h[idx]), list(a[idx]))
-        if value is not None:
-            values.append(value)
-    if len(values) < rounds // 2:
-        return None
-    low, high = np.percentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
-    return float(low), float(high)
+
+    def statistic(idx: np.ndarray) -> float | None:
+        return float(np.mean(h[idx] == a[idx])) if metric == "accuracy" else _kappa(list(h[idx]), list(a[idx]))
+
+    return bootstrap_stat(statistic, len(h), rounds=rounds, seed=seed, level=level)
 
 
 def human_human_kappa(annotators: Sequence[Sequence[dict[str, str]]], criterion: str) -> float | None:

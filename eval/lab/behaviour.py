@@ -38,6 +38,10 @@ class Wording:
     paraphrases: list[Criterion] = field(default_factory=list)
     side: str = ""
 
+    def as_written(self) -> Wording:
+        """The same wording without its paraphrases."""
+        return Wording(self.key, self.criterion, self.label_id, [], self.side)
+
 
 @dataclass
 class Answers:
@@ -101,12 +105,12 @@ def run_wordings(sample: Sample, wordings: list[Wording], judge: Judge, *, judge
     """Ask every wording of every conversation; stops early (keeping what it has) if a judge raises."""
     wording_aware = reads_wording(judge)
     if not wording_aware:
-        wordings = [Wording(w.key, w.criterion, w.label_id, [], w.side) for w in wordings]
+        wordings = [w.as_written() for w in wordings]
     n = len(sample.items)
     answers = {w.key: Answers([None] * n, [[None] * n for _ in w.paraphrases], [None] * n) for w in wordings}
     run = LabRun(sample, wordings, answers, judge.id, judge2.id if judge2 else None, wording_aware)
     groups = _groups(wordings, bool(getattr(judge, "independent_questions", False)))
-    originals = _groups([Wording(w.key, w.criterion, w.label_id, [], w.side) for w in wordings], False)
+    originals = _groups([w.as_written() for w in wordings], False) if judge2 else []
     prepare = getattr(judge, "prepare", None)
     try:
         if callable(prepare):
@@ -116,7 +120,7 @@ def run_wordings(sample: Sample, wordings: list[Wording], judge: Judge, *, judge
             for group in groups:
                 got.update(_ask(judge, i, sample, group))
             second: dict[str, Judgement] = {}
-            for group in originals if judge2 else []:
+            for group in originals:
                 second.update(_ask(judge2, i, sample, group))  # type: ignore[arg-type]
             for w in wordings:
                 slot = answers[w.key]
