@@ -3,7 +3,7 @@
 Pairs come from two rubric versions: criteria with the same id whose wording differs (or pairs given explicitly,
 ``--pair old_id=new_id``). Both wordings are asked of every conversation in the same run, each with its paraphrases,
 and measured as in ``rubric test``. Where the sample has human labels, the difference in accuracy (B − A) gets a
-paired bootstrap interval (scipy's, resampling conversations, so both wordings see the same resample), and so does
+paired bootstrap interval (resampling conversations, so both wordings see the same resample), and so does
 the difference in AUC of the judge's P(yes) against the human "yes" (which still separates two wordings when a weak
 judge's yes/no threshold makes both accuracies equal). A wording is called better only when an interval excludes
 zero: accuracy first, then AUC (the summary says which).
@@ -64,8 +64,6 @@ def pair_criteria(a: Rubric, b: Rubric, pairs: Sequence[str] = ()) -> list[tuple
 
 
 def _diff(run: LabRun, wa: Wording, wb: Wording) -> dict[str, Any]:
-    from scipy.stats import bootstrap
-
     items = run.sample.items[: run.completed]
     ja, jb = run.answers[wa.key].original, run.answers[wb.key].original
     rows = [(item.labels[wa.label_id], x.answer, y.answer) for item, x, y in zip(items, ja, jb, strict=False)
@@ -76,16 +74,9 @@ def _diff(run: LabRun, wa: Wording, wb: Wording) -> dict[str, Any]:
     human = np.array([r[0] for r in rows])
     hit_a = (np.array([r[1] for r in rows]) == human).astype(float)
     hit_b = (np.array([r[2] for r in rows]) == human).astype(float)
-    out: dict[str, Any] = {"paired_n": len(rows), "accuracy_diff": float(hit_b.mean() - hit_a.mean())}
-    if len(rows) >= 10 and np.any(hit_a != hit_b):
-        result = bootstrap((hit_a, hit_b), lambda x, y, axis=-1: y.mean(axis=axis) - x.mean(axis=axis),
-                           paired=True, vectorized=True, n_resamples=2000, method="percentile",
-                           random_state=np.random.default_rng(0))
-        out["accuracy_diff_ci"] = (float(result.confidence_interval.low), float(result.confidence_interval.high))
-    elif len(rows) >= 10:
-        out["accuracy_diff_ci"] = (0.0, 0.0)
-    out.update(_auc_diff(items, wa, ja, jb))
-    return out
+    return {"paired_n": len(rows), "accuracy_diff": float(hit_b.mean() - hit_a.mean()),
+            "accuracy_diff_ci": bootstrap_stat(lambda idx: float(hit_b[idx].mean() - hit_a[idx].mean()), len(rows)),
+            **_auc_diff(items, wa, ja, jb)}
 
 
 def _auc_diff(items: list[Any], wa: Wording, ja: list[Any], jb: list[Any]) -> dict[str, Any]:
