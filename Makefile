@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy scorer prompts eval labeling api
+	$(VENV)/bin/mypy scorer prompts eval labeling api cli
 
 pytest: $(STAMP) chromium
 	scripts/pytest.sh -q -ra

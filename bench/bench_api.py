@@ -126,7 +126,7 @@ def bench_backend(name: str, url: str, args: argparse.Namespace, tmp: Path) -> d
     if args.no_worker:
         env["RUBRICATE_WORKER_ENABLED"] = "false"
     log = (tmp / f"serve-{name}.log").open("w")
-    server = subprocess.Popen([sys.executable, "-c", "from scorer.cli import main; main()", "serve", "--port",
+    server = subprocess.Popen([sys.executable, "-c", "from cli import main; main()", "serve", "--port",
                                str(port), "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     base = f"http://127.0.0.1:{port}"

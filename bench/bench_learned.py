@@ -14,9 +14,10 @@ import json
 import time
 from pathlib import Path
 
-from eval._features import Featuriser
 from eval.datasets import load_dataset, split
-from eval.learned import LearnedJudge, train
+from eval.training import train
+from scorer.judges._features import Featuriser
+from scorer.judges.learned import LearnedJudge
 from scorer.rubric import load_rubric
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "stc3-en"

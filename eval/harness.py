@@ -99,9 +99,9 @@ def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[in
     """Retrain the learned judge on growing prefixes of a seeded shuffle of ``train``; measure on ``test``."""
     import random
 
-    from eval._features import Featuriser
-    from eval.learned import LearnedJudge
-    from eval.learned import train as fit
+    from eval.training import train as fit
+    from scorer.judges._features import Featuriser
+    from scorer.judges.learned import LearnedJudge
 
     order = list(train.items)
     random.Random(seed).shuffle(order)

@@ -8,16 +8,35 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 
-from scorer.types import Conversation
+__all__ = ["Prompt", "Transcript", "load_prompt", "render_transcript", "unescape"]
 
-__all__ = ["Prompt", "load_prompt", "render_transcript", "unescape"]
+
+class _Turn(Protocol):
+    @property
+    def speaker(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class Transcript(Protocol):
+    """What a transcript needs to be rendered: a channel and turns with a speaker and text (a
+    ``scorer.types.Conversation`` is one; prompts are data the domain reads, so nothing here imports it)."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def turns(self) -> Sequence[_Turn]: ...
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 _NAME = re.compile(r"^(?P<name>[a-z0-9_]+)\.v(?P<version>\d+)\.j2$")
@@ -33,7 +52,7 @@ def unescape(text: str) -> str:
     return html.unescape(text)
 
 
-def render_transcript(conversation: Conversation, *, max_chars: int | None = None) -> str:
+def render_transcript(conversation: Transcript, *, max_chars: int | None = None) -> str:
     """The transcript as the judge sees it; with ``max_chars``, turns beyond the budget are cut visibly."""
     lines = [f'<transcript channel="{conversation.channel}">']
     used = 0

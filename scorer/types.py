@@ -44,7 +44,9 @@ class Turn(BaseModel):
 
     speaker: Speaker = Field(description="Who wrote or said this turn.")
     text: str = Field(description="The turn's text exactly as received; evidence offsets index into it.")
-    timestamp: datetime | None = Field(default=None, description="When the turn was sent, if known.")
+    timestamp: datetime | None = Field(default=None, description="When the turn was sent (or, in a call, began).")
+    end: datetime | None = Field(default=None, description="When a call turn ended (silence and talk-over).")
+    agent_id: str | None = Field(default=None, description="The agent who wrote this turn, where it changed hands.")
 
     @field_validator("speaker", mode="before")
     @classmethod
@@ -71,6 +73,12 @@ class Conversation(BaseModel):
     language: str | None = Field(default=None, description="BCP-47 language tag such as en, zh, ro, bg.")
     turns: list[Turn] = Field(min_length=1, description="The turns in order.")
     metadata: dict[str, object] = Field(default_factory=dict, description="Free-form fields kept as given.")
+    agent_id: str | None = Field(default=None, description="The agent who handled the conversation.")
+    agent_name: str | None = Field(default=None, description="The agent's display name.")
+    team: str | None = Field(default=None, description="The agent's team or queue.")
+    started_at: datetime | None = Field(default=None, description="When the conversation started (RFC 3339).")
+    csat: float | None = Field(default=None, description="Customer satisfaction rating, as given.")
+    tags: list[str] = Field(default_factory=list, description="Helpdesk tags, e.g. spam or vip.")
 
     def content_hash(self) -> str:
         """Hash of what a judge sees (turns and channel); a changed transcript gets a new hash."""
@@ -215,8 +223,13 @@ class ScoreCard(BaseModel):
     rubric_version: str
     judge: str
     score: float | None = Field(description="Weighted 0-100 over applicable criteria; 0 when auto-failed.")
+    status: Literal["scored", "excluded"] = Field(
+        default="scored", description="``excluded``: not worth scoring (eligibility rules); no judgements, a reason.")
+    excluded_reason: str | None = Field(default=None, description="Why the conversation was excluded, e.g. too_short.")
     auto_failed: bool = False
     auto_failed_by: list[str] = Field(default_factory=list)
+    provisional: bool = Field(default=False, description="A pending auto-fail awaits a human (score shown without it).")
+    pending_auto_fail: list[str] = Field(default_factory=list, description="Auto-fail criteria awaiting review.")
     categories: dict[str, CategoryScore] = Field(default_factory=dict)
     judgements: list[Judgement]
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

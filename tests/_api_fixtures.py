@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from scorer.settings import Settings
 from scorer.store import Store
-from scorer.store.keys import create_key
+from scorer.store.keys import ROLES, create_key
 
 __all__ = ["RUBRIC_YAML", "Api", "conversation", "dump", "free_port", "make_settings", "open_api", "spawn", "stop",
            "wait_for", "wait_http"]
@@ -94,7 +94,8 @@ def open_api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
     with TestClient(app) as client:
         store = app.state.service.store.get()
-        keys = {role: create_key(store, role, f"test {role}")[1] for role in ("ingest", "reviewer", "admin")}
+        keys = {role: create_key(store, role, f"test {role}", agent_id="A-1" if role == "agent" else None)[1]
+                for role in ROLES}
         yield Api(client, store, keys)
 
 

@@ -58,7 +58,7 @@ def register() -> None:
 
 def run_cli() -> None:
     """``python -c 'from tests._slow_judge import run_cli; run_cli()' <rubricate args>`` with the probe judge."""
-    from scorer.cli import main
+    from cli import main
 
     register()
     main()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scorer.cli import build_app
+from cli import build_app
 
 RUBRIC = """id: cli
 criteria:
@@ -90,7 +90,7 @@ def test_errors_print_plainly_without_traceback(files: dict[str, Path]) -> None:
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-c", "from scorer.cli import main; main()", "score", str(files["good"]),
+        [sys.executable, "-c", "from cli import main; main()", "score", str(files["good"]),
          "--rubric", str(files["rubric"]), "--judge", "oracle"],
         capture_output=True, text=True, timeout=120,
     )

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scorer.cli import build_app
+from cli import build_app
 from scorer.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

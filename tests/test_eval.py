@@ -98,8 +98,9 @@ def test_dataset_errors_name_line_and_criterion(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_learned_judge_on_shared_data_trains_predicts_and_round_trips(tmp_path: Path) -> None:
     from eval.harness import evaluate, predict
-    from eval.learned import LearnedJudge, LearnedModel, train
     from eval.report import evaluation_report
+    from eval.training import train
+    from scorer.judges.learned import LearnedJudge, LearnedModel
     from scorer.rubric import load_rubric
 
     folder = SHARED / "stc3-en"
@@ -137,7 +138,7 @@ def test_auc_matches_scikit_learn() -> None:
 
 
 def test_featuriser_cache_is_bounded() -> None:
-    from eval._features import Featuriser
+    from scorer.judges._features import Featuriser
 
     featuriser = Featuriser(max_cached=3)
     first = featuriser.embed(["a", "b", "c", "d", "e"])

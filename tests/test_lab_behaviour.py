@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import build_app
 from eval.lab import compare_pairs, load_sample, make_wordings, measure, pair_criteria, paraphrases, run_wordings
 from scorer._errors import RubricError
-from scorer.cli import build_app
 from scorer.rubric import parse_rubric
 from scorer.types import Conversation, Criterion, Judgement
 

@@ -18,7 +18,7 @@ _FACTORIES: dict[str, str | JudgeFactory] = {
     "fake": "scorer.judges.fake:create",
     "local": "scorer.judges.local:create",
     "litellm": "scorer.judges.hosted:create",
-    "learned": "eval.learned:create",
+    "learned": "scorer.judges.learned:create",
     "ensemble": "scorer.judges.ensemble:create",
 }
 _DESCRIPTIONS = {

@@ -58,9 +58,9 @@ def store_conversations(
         payload = conversation.model_dump(mode="json")
         digest = conversation.content_hash()
         if row is None:
-            session.add(ConversationRow(external_id=conversation.id, content_hash=digest,
-                                        channel=conversation.channel, language=conversation.language,
-                                        payload=payload))
+            new = ConversationRow(external_id=conversation.id, content_hash=digest, payload=payload)
+            new.set_fields(conversation)
+            session.add(new)
             outcomes.append(IngestOutcome(conversation.id, "created"))
             continue
         if row.content_hash != digest:
@@ -69,7 +69,7 @@ def store_conversations(
             outcome = "already_scored" if conversation.id in scored else "unchanged"
         if row.payload != payload:  # metadata or language changed: keep the newest copy
             row.content_hash, row.payload = digest, payload
-            row.channel, row.language = conversation.channel, conversation.language
+            row.set_fields(conversation)
         outcomes.append(IngestOutcome(conversation.id, outcome))
     session.flush()
     return outcomes

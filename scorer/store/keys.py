@@ -19,9 +19,10 @@ from scorer.store.repository import Store
 
 __all__ = ["ROLES", "ApiKey", "ApiKeyError", "create_key", "hash_key", "list_keys", "revoke_key", "verify_key"]
 
-ROLES = ("ingest", "reviewer", "admin")
+ROLES = ("ingest", "reviewer", "admin", "agent")
 """``ingest`` sends conversations and reads results, ``reviewer`` reads the review queue and agreement, ``admin``
-may do everything (including adding rubrics and starting re-scoring jobs)."""
+may do everything (including adding rubrics and starting re-scoring jobs); ``agent`` is bound to one agent id and
+sees only that agent's conversations and scorecards."""
 
 
 class ApiKeyError(RubricateError):
@@ -38,6 +39,7 @@ class ApiKey:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    agent_id: str | None = None
 
     @property
     def active(self) -> bool:
@@ -50,17 +52,21 @@ def hash_key(key: str) -> str:
 
 
 def _public(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(row.id, row.name, row.role, row.prefix, row.created_at, row.revoked_at)
+    return ApiKey(row.id, row.name, row.role, row.prefix, row.created_at, row.revoked_at, row.agent_id)
 
 
-def create_key(store: Store, role: str, name: str = "") -> tuple[ApiKey, str]:
-    """Create a key; returns its record and the key itself, which is never shown or stored again."""
+def create_key(store: Store, role: str, name: str = "", agent_id: str | None = None) -> tuple[ApiKey, str]:
+    """Create a key; returns its record and the key itself, which is never shown or stored again.
+
+    A key of role ``agent`` must name the agent it is bound to; other roles must not."""
     if role not in ROLES:
         raise ApiKeyError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if (role == "agent") != bool(agent_id):
+        raise ApiKeyError("a key of role agent needs --agent AGENT_ID (and only agent keys take one)")
     prefix = secrets.token_hex(4)
     key = f"rk_{prefix}_{secrets.token_hex(20)}"
     with store.session() as s:
-        row = ApiKeyRow(name=name, role=role, prefix=prefix, key_hash=hash_key(key))
+        row = ApiKeyRow(name=name, role=role, prefix=prefix, key_hash=hash_key(key), agent_id=agent_id)
         s.add(row)
         s.flush()
         return _public(row), key

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -37,6 +37,10 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+CONVERSATION_COLUMNS = ("channel", "language", "agent_id", "agent_name", "team", "started_at", "csat", "tags")
+"""Conversation fields kept in columns of their own (indexed where filtered on) beside the JSON payload."""
+
+
 class ConversationRow(Base):
     __tablename__ = "conversations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,8 +49,19 @@ class ConversationRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    agent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    agent_name: Mapped[str | None] = mapped_column(String(255))
+    team: Mapped[str | None] = mapped_column(String(255), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    csat: Mapped[float | None] = mapped_column(Float)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    def set_fields(self, conversation: Any) -> None:
+        """Copy the conversation's indexed fields (channel, language, agent, team, start, CSAT, tags) to columns."""
+        for name in CONVERSATION_COLUMNS:
+            setattr(self, name, getattr(conversation, name))
 
 
 class RubricVersionRow(Base):
@@ -69,7 +84,9 @@ class ScoreCardRow(Base):
     judge: Mapped[str] = mapped_column(String(255))
     content_hash: Mapped[str] = mapped_column(String(64))
     score: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="scored", server_default="scored", index=True)
     auto_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     judgements: Mapped[list[JudgementRow]] = relationship(
@@ -154,6 +171,7 @@ class ApiKeyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[str] = mapped_column(String(32))
+    agent_id: Mapped[str | None] = mapped_column(String(255), doc="For role agent: the one agent this key sees.")
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -100,14 +100,12 @@ class Store:
             payload = conversation.model_dump(mode="json")
             digest = conversation.content_hash()
             if row is None:
-                row = ConversationRow(
-                    external_id=conversation.id, content_hash=digest, channel=conversation.channel,
-                    language=conversation.language, payload=payload,
-                )
+                row = ConversationRow(external_id=conversation.id, content_hash=digest, payload=payload)
+                row.set_fields(conversation)
                 s.add(row)
             elif row.content_hash != digest or row.payload != payload:
                 row.content_hash, row.payload = digest, payload
-                row.channel, row.language = conversation.channel, conversation.language
+                row.set_fields(conversation)
             s.flush()
             return row.id
 
@@ -134,6 +132,7 @@ class Store:
                     conversation_id=self.save_conversation(conversation, s),
                     rubric_version_id=self.save_rubric(rubric, s), judge=card.judge,
                     content_hash=conversation.content_hash(), score=card.score, auto_failed=card.auto_failed,
+                    status=card.status, provisional=card.provisional,
                     payload=card.model_dump(mode="json", exclude={"judgements"}),
                 )
                 for position, judgement in enumerate(card.judgements):
@@ -180,7 +179,7 @@ class Store:
                     answer=fresh.answer, evidence=[e.model_dump() for e in fresh.evidence],
                     source="ai", external_id=card.judge, external_version="retry",
                 ))
-            row.score, row.auto_failed = card.score, card.auto_failed
+            row.score, row.auto_failed, row.provisional = card.score, card.auto_failed, card.provisional
             row.payload = card.model_dump(mode="json", exclude={"judgements"})
             return card_id
 

@@ -7,22 +7,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scorer.cli._common import DbOption, console, err_console, open_store, settings_for
+from cli._common import DbOption, console, err_console, open_store, settings_for
 
 __all__ = ["register"]
 
 keys_app = typer.Typer(help="API keys for the service (stored hashed; a key is shown once).", no_args_is_help=True)
 
-RoleOption = Annotated[str, typer.Option("--role", "-r", help="ingest, reviewer or admin (admin may do everything).")]
+RoleOption = Annotated[str, typer.Option("--role", "-r", help="ingest, reviewer, admin (may do everything) or agent "
+                                          "(sees one agent's conversations; needs --agent).")]
 
 
 @keys_app.command("create")
 def keys_create(role: RoleOption, name: Annotated[str, typer.Option("--name", "-n", help="A label.")] = "",
+                agent: Annotated[str | None, typer.Option("--agent", help="For --role agent: the agent id.")] = None,
                 db: DbOption = None) -> None:
     """Create an API key and print it once; only its hash is stored."""
     from scorer.store.keys import create_key
 
-    record, key = create_key(open_store(settings_for(db)), role, name)
+    record, key = create_key(open_store(settings_for(db)), role, name, agent_id=agent)
     err_console.print(f"created key {record.id} (role {record.role}{', ' + name if name else ''}); "
                       "store it now, it is not shown again:")
     console.print(key, soft_wrap=True, highlight=False)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scorer.cli._common import DbOption, RubricOption, console, open_store, settings_for
+from cli._common import DbOption, RubricOption, console, open_store, settings_for
 from scorer.settings import Settings
 
 __all__ = ["connection_for", "register"]

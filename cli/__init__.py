@@ -10,18 +10,18 @@ import sys
 
 import typer
 
+from cli._common import console, err_console
 from scorer._errors import RubricateError
-from scorer.cli._common import console, err_console
 
 __all__ = ["build_app", "main"]
 
 COMMAND_MODULES = (
-    "scorer.cli.score",
-    "scorer.cli.labeling",
-    "scorer.cli.review",
-    "scorer.cli.evaluate",
-    "scorer.cli.service",
-    "scorer.cli.rubric",
+    "cli.score",
+    "cli.labeling",
+    "cli.review",
+    "cli.evaluate",
+    "cli.service",
+    "cli.rubric",
 )
 
 HELP = """Score support conversations against a QA rubric, with located evidence and a human review loop.

@@ -1,5 +1,6 @@
 """The learned judge: a per-criterion scikit-learn classifier on sentence-embedding features of the conversation,
-trained on human labels (a labelled dataset or reviewers' decisions). Registry name: ``learned`` (the model saved
+trained on human labels (a labelled dataset or reviewers' decisions) by ``eval.training.train``.
+Registry name: ``learned`` (the model saved
 for the rubric version under the models dir) or ``learned:<path>``.
 
 Its confidence is the classifier's probability (``classifier`` kind). Its evidence is the turn that pushes the
@@ -17,14 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from eval._features import Featuriser
-from eval.datasets import Dataset
 from scorer._errors import JudgeError
 from scorer.evidence import whole_turn
 from scorer.judges._base import JudgeOptions
-from scorer.types import Conversation, Criterion, Judgement, Rubric
+from scorer.judges._features import Featuriser
+from scorer.types import Conversation, Criterion, Judgement
 
-__all__ = ["LearnedJudge", "LearnedModel", "create", "model_dir", "train"]
+__all__ = ["MIN_PER_CLASS", "LearnedJudge", "LearnedModel", "create", "model_dir"]
 
 MIN_PER_CLASS = 3
 _CUSTOMER_SUBJECT = re.compile(
@@ -68,29 +68,6 @@ class LearnedModel:
 
 def model_dir(models_dir: Path, rubric_version: str) -> Path:
     return models_dir / f"learned-{rubric_version}"
-
-
-def train(dataset: Dataset, rubric: Rubric, *, embedding_model: str | None = None, seed: int = 0,
-          featuriser: Featuriser | None = None) -> LearnedModel:
-    """Fit one classifier per criterion on the dataset's human labels."""
-    from sklearn.linear_model import LogisticRegression
-
-    featuriser = featuriser or Featuriser(embedding_model)
-    features = featuriser.many([item.conversation for item in dataset.items])
-    model = LearnedModel(rubric.id, rubric.version, featuriser.model_path)
-    for criterion in rubric.criteria:
-        rows = [i for i, item in enumerate(dataset.items) if criterion.id in item.labels]
-        y = [dataset.items[i].labels[criterion.id] for i in rows]
-        counts = {label: y.count(label) for label in set(y)}
-        model.trained_on[criterion.id] = len(y)
-        if len(counts) < 2 or min(counts.values()) < MIN_PER_CLASS:
-            model.untrainable[criterion.id] = (f"needs at least two answers with {MIN_PER_CLASS}+ labels each; "
-                                               f"got {counts or 'no labels'}")
-            continue
-        classifier = LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000, random_state=seed)
-        classifier.fit(features[rows], y)
-        model.classifiers[criterion.id] = classifier
-    return model
 
 
 class LearnedJudge:

@@ -9,8 +9,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from cli._common import console
 from scorer._errors import ConversationError
-from scorer.cli._common import console
 
 __all__ = ["print_records", "print_summary"]
 

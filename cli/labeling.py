@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scorer.cli._common import console, settings_for
+from cli._common import console, settings_for
 
 __all__ = ["register"]
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scorer.cli._common import console, settings_for
-from scorer.cli.rubric_lab import compare_command, test_command
+from cli._common import console, settings_for
+from cli.rubric_lab import compare_command, test_command
 
 __all__ = ["register"]
 

@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from scorer.cli._common import console, err_console, settings_for
+from cli._common import console, err_console, settings_for
 
 __all__ = ["compare_command", "test_command"]
 

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from scorer.cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
-from scorer.cli._show import print_records, print_summary
+from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
+from cli._show import print_records, print_summary
 from scorer.io import read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record

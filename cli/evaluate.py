@@ -10,8 +10,8 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 from scorer._errors import RubricateError
-from scorer.cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 
 __all__ = ["register"]
 
@@ -31,7 +31,8 @@ def _dataset(source: str, rubric, db: str | None):  # type: ignore[no-untyped-de
 
 
 def _train_and_save(train_set, rubric, embedding_model: str | None):  # type: ignore[no-untyped-def]
-    from eval.learned import model_dir, train
+    from eval.training import train
+    from scorer.judges.learned import model_dir
 
     with console.status(f"training the learned judge on {len(train_set)} conversations …"):
         model = train(train_set, rubric, embedding_model=embedding_model)
