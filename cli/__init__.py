@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 
 import typer
+from rich.markup import escape
 
 from cli._common import console, err_console
 from scorer._errors import RubricateError
+from scorer.settings import use_offline_hubs
 
 __all__ = ["build_app", "main"]
 
@@ -50,15 +51,13 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    use_offline_hubs()
     try:
         build_app()()
     except RubricateError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; everything finished before this point is stored")

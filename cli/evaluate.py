@@ -63,7 +63,7 @@ def eval_command(
     from eval.datasets import split as split_dataset
     from eval.harness import evaluate, predict
     from eval.harness import learning_curve as curve
-    from scorer.judges import JudgeOptions, get_judge
+    from scorer.judges import get_judge
     from scorer.rubric import load_rubric
 
     settings = settings_for()
@@ -82,7 +82,7 @@ def eval_command(
     spec = judge or settings.judge
     if "learned" in spec and train_set is not None:
         _train_and_save(train_set, the_rubric, embedding_model)
-    the_judge = get_judge(spec, JudgeOptions(models_dir=settings.models_dir, rubric_version=the_rubric.version))
+    the_judge = get_judge(spec, settings.judge_options(the_rubric.version))
     console.print(f"test: {len(test_set)} conversations" + (f", train: {len(train_set)}" if train_set else ""))
     with Progress(console=err_console) as progress:
         task = progress.add_task(f"judging with {spec}", total=len(test_set))
@@ -134,7 +134,7 @@ def calibrate(source: FromOption, rubric: RubricOption, judge: JudgeOption = Non
     from eval.calibration import calibrate_criterion
     from eval.harness import predict
     from eval.reviews_source import reviewed_judgements
-    from scorer.judges import JudgeOptions, get_judge
+    from scorer.judges import get_judge
     from scorer.rubric import load_rubric
     from scorer.store.calibrations import save_calibration
 
@@ -148,7 +148,7 @@ def calibrate(source: FromOption, rubric: RubricOption, judge: JudgeOption = Non
                 pairs[j.criterion_id].append((j.confidence or 0.0, j.answer == human))
     else:
         data = _dataset(source, the_rubric, db)
-        the_judge = get_judge(spec, JudgeOptions(models_dir=settings.models_dir, rubric_version=the_rubric.version))
+        the_judge = get_judge(spec, settings.judge_options(the_rubric.version))
         for item, pred in zip(data.items, predict(the_judge, data, the_rubric), strict=True):
             for cid, label in item.labels.items():
                 if pred[cid].status == "scored":

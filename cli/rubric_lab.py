@@ -33,9 +33,9 @@ HtmlOut = Annotated[Path | None, typer.Option("--html", help="Write the HTML pag
 
 
 def _judges(spec: str, spec2: str | None, version: str) -> tuple[Any, Any]:
-    from scorer.judges import JudgeOptions, get_judge
+    from scorer.judges import get_judge
 
-    options = JudgeOptions(models_dir=settings_for().models_dir, rubric_version=version)
+    options = settings_for().judge_options(version)
     return get_judge(spec, options), (get_judge(spec2, options) if spec2 else None)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
@@ -15,10 +16,12 @@ from scorer.io import read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record
 from scorer.pipeline import BatchSummary, score_batch
-from scorer.routing import RoutingPolicy
+from scorer.policy import build_policy
 from scorer.rubric import load_rubric
 
 __all__ = ["register"]
+
+_DEFAULT = JudgeOptions.model_fields  # flags left unset keep the judge options' own defaults
 
 
 def score(
@@ -27,8 +30,10 @@ def score(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON result per line here.")] = None,
     judge: JudgeOption = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per hosted model call.")] = 60.0,
-    samples: Annotated[int, typer.Option(help="Samples per call when the model gives no logprobs.")] = 1,
+    timeout: Annotated[float | None, typer.Option(
+        help=f"Seconds per hosted model call (default {_DEFAULT['timeout'].default:g}).")] = None,
+    samples: Annotated[int | None, typer.Option(
+        help=f"Samples per call when the model gives no logprobs (default {_DEFAULT['samples'].default}).")] = None,
     no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
@@ -40,25 +45,19 @@ def score(
     """
     settings = settings_for(db)
     the_rubric = load_rubric(rubric)
-    options = JudgeOptions(
-        api_base=api_base, timeout=timeout, samples=samples, evidence=not no_evidence,
-        models_dir=settings.models_dir, rubric_version=the_rubric.version,
-    )
+    options = settings.judge_options(the_rubric.version, api_base=api_base, timeout=timeout, samples=samples,
+                                     evidence=not no_evidence)
     judge_spec = judge or settings.judge
     with console.status(f"loading judge {judge_spec} …"):
         the_judge = get_judge(judge_spec, options)
     store = None if no_store else open_store(settings)
-    policy = RoutingPolicy(threshold=settings.review_threshold, audit_rate=settings.audit_rate,
-                           audit_seed=settings.audit_seed)
     if store is not None:
-        from scorer.store.calibrations import NEVER_AUTO_ACCEPT, thresholds_for, unvalidated_changes
-
         store.save_rubric(the_rubric)
-        policy.thresholds.update(thresholds_for(store, the_rubric, the_judge.id))
-        for cid in unvalidated_changes(store, the_rubric, the_judge.id):
-            policy.thresholds[cid] = NEVER_AUTO_ACCEPT
-            console.print(f"[yellow]{cid}[/] changed since it was calibrated: every answer goes to review until "
-                          "`rubricate calibrate` re-validates it")
+    plan = build_policy(settings, the_rubric, the_judge.id, store)
+    for cid in plan.unvalidated:
+        console.print(f"[yellow]{escape(cid)}[/] changed since it was calibrated: every answer goes to review until "
+                      "`rubricate calibrate` re-validates it")
+    policy = plan.policy
     records = list(read_conversations(input))
     summary = BatchSummary()
     sink = out.open("w", encoding="utf-8") if out else None

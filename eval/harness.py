@@ -10,9 +10,9 @@ from typing import Any
 from eval.calibration import calibrate_criterion, fit_threshold
 from eval.datasets import Dataset
 from eval.metrics import agreement, bootstrap_ci, ece, evidence_scores, human_human_kappa, krippendorff_alpha
-from scorer.evidence import attach_evidence
 from scorer.judges import Judge
-from scorer.pipeline import check_judgements
+from scorer.pipeline import judge_step
+from scorer.routing import DEFAULT_REVIEW_THRESHOLD
 from scorer.types import Judgement, Rubric
 
 __all__ = ["Predictions", "evaluate", "learning_curve", "predict"]
@@ -24,13 +24,10 @@ def predict(judge: Judge, dataset: Dataset, rubric: Rubric,
             progress: Callable[[int], None] | None = None) -> Predictions:
     """The judge's checked, evidence-located judgements for every conversation."""
     out: Predictions = []
-    prepare = getattr(judge, "prepare", None)
-    if callable(prepare):
-        prepare([item.conversation for item in dataset.items])
+    judge.prepare([item.conversation for item in dataset.items])
     for n, item in enumerate(dataset.items, 1):
-        raw = judge.judge(item.conversation, rubric.criteria)
-        checked = check_judgements(rubric.criteria, raw, judge.id)
-        out.append({j.criterion_id: attach_evidence(item.conversation, j) for j in checked})
+        judged = judge_step(item.conversation, rubric.criteria, judge)
+        out.append({j.criterion_id: j for j in judged})
         if progress:
             progress(n)
     return out
@@ -89,7 +86,8 @@ def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, targ
 def _heldout_calibration(confidences: list[float], correct: list[bool], target: float, seed: int
                          ) -> dict[str, Any]:
     """ECE before/after calibration, fitted on one half of the test items and measured on the other."""
-    result = calibrate_criterion(confidences, correct, target=target, default_threshold=0.8, seed=seed)
+    result = calibrate_criterion(confidences, correct, target=target, default_threshold=DEFAULT_REVIEW_THRESHOLD,
+                                 seed=seed)
     return {"calibration_method": result["method"], "ece_heldout_before": result["ece_before"],
             "ece_heldout_after": result["ece_after"]}
 

@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scorer._errors import RubricateError
+
 __all__ = ["LABEL_STUDIO_VERSION", "LabelStudioError", "ensure_template", "ensure_venv"]
 
 LABEL_STUDIO_VERSION = "1.23.2"
 
 
-class LabelStudioError(RuntimeError):
+class LabelStudioError(RubricateError):
     """Label Studio could not be installed, started or reached; the message says what to do."""
 
 

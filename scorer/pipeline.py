@@ -19,7 +19,7 @@ from scorer.scoring import score_card
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric, ScoreCard
 
-__all__ = ["BatchItem", "BatchSummary", "check_judgements", "score_batch", "score_conversation"]
+__all__ = ["BatchItem", "BatchSummary", "check_judgements", "judge_step", "score_batch", "score_conversation"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,9 @@ def score_conversation(
         return cached, True
     retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"} if cached else None
     criteria = [c for c in rubric.criteria if retry is None or c.id in retry]
-    fresh = dict(zip([c.id for c in criteria], _judge(conversation, criteria, judge, rubric, policy), strict=True))
+    policy = policy or RoutingPolicy()
+    fresh = dict(zip([c.id for c in criteria], judge_step(conversation, criteria, judge, policy=policy,
+                                                          rubric_version=rubric.version), strict=True))
     judgements = [fresh.get(c.id) or next(j for j in cached.judgements if j.criterion_id == c.id)  # type: ignore[union-attr]
                   for c in rubric.criteria]
     card = score_card(conversation.id, rubric, judge.id, judgements)
@@ -76,21 +78,30 @@ def score_conversation(
     return card, False
 
 
-def _judge(
-    conversation: Conversation, criteria: Sequence[Criterion], judge: Judge, rubric: Rubric,
-    policy: RoutingPolicy | None,
+def judge_step(
+    conversation: Conversation, criteria: Sequence[Criterion], judge: Judge, *,
+    policy: RoutingPolicy | None = None, rubric_version: str = "", guard: bool = True,
 ) -> list[Judgement]:
-    """Ask the judge, check its answers, locate evidence and route; one judgement per criterion, in order."""
+    """The one scoring step: ask the judge, check its answers, locate evidence and (with a policy) route.
+
+    Returns one judgement per criterion, in order. With ``guard`` (the default) a judge that raises is turned
+    into unscored judgements with the reason — nothing is guessed; ``guard=False`` lets the error through, for
+    callers that stop a run and report what was measured (the rubric lab).
+    """
     try:
         raw = judge.judge(conversation, criteria)
     except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
+        if not guard:
+            raise
         log.exception("judge %s failed on %s", judge.id, conversation.id)
         raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in criteria]
-    policy = policy or RoutingPolicy()
     out = []
     for criterion, judgement in zip(criteria, check_judgements(criteria, raw, judge.id), strict=True):
         located = attach_evidence(conversation, judgement)
-        out.append(route(located, criterion, policy, conversation_id=conversation.id, rubric_version=rubric.version))
+        if policy is not None:
+            located = route(located, criterion, policy, conversation_id=conversation.id,
+                            rubric_version=rubric_version)
+        out.append(located)
     return out
 
 

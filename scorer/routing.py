@@ -14,7 +14,12 @@ from pydantic import BaseModel, Field
 
 from scorer.types import NA, Criterion, Judgement
 
-__all__ = ["REASONS", "RoutingPolicy", "route"]
+__all__ = ["DEFAULT_AUDIT_RATE", "DEFAULT_REVIEW_THRESHOLD", "REASONS", "RoutingPolicy", "route"]
+
+DEFAULT_REVIEW_THRESHOLD = 0.8
+"""Confidence needed to auto-accept an answer where no calibrated threshold exists."""
+DEFAULT_AUDIT_RATE = 0.05
+"""Share of otherwise confident judgements sampled for human audit."""
 
 REASONS = ("low_confidence", "judges_disagree", "no_evidence", "auto_fail", "unscored", "audit")
 
@@ -22,9 +27,10 @@ REASONS = ("low_confidence", "judges_disagree", "no_evidence", "auto_fail", "uns
 class RoutingPolicy(BaseModel):
     """Thresholds and switches for routing; per-criterion thresholds come from calibration or config."""
 
-    threshold: float = Field(default=0.8, ge=0, le=1, description="Default confidence needed to auto-accept.")
+    threshold: float = Field(default=DEFAULT_REVIEW_THRESHOLD, ge=0, le=1,
+                             description="Default confidence needed to auto-accept.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Per-criterion thresholds.")
-    audit_rate: float = Field(default=0.05, ge=0, le=1)
+    audit_rate: float = Field(default=DEFAULT_AUDIT_RATE, ge=0, le=1)
     audit_seed: int = 0
     require_evidence: bool = True
     route_auto_fail: bool = True

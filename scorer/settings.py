@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+from scorer.routing import DEFAULT_AUDIT_RATE, DEFAULT_REVIEW_THRESHOLD
+
+if TYPE_CHECKING:
+    from scorer.judges._base import JudgeOptions
+
+__all__ = ["OFFLINE_ENVIRONMENT", "Settings", "use_offline_hubs"]
+
+OFFLINE_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+"""Nothing is fetched from a model hub or a price list at run time: models come from disk, costs from litellm's
+bundled map. A user's own environment wins (``setdefault``)."""
+
+
+def use_offline_hubs() -> None:
+    """Set :data:`OFFLINE_ENVIRONMENT` where the user has not; called before a model or litellm is loaded."""
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
 class Settings(BaseSettings):
@@ -21,8 +38,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     auto_migrate: bool = Field(default=True, description="Upgrade the database schema when it is opened.")
     judge: str = Field(default="local", description="Default judge spec.")
-    review_threshold: float = Field(default=0.8, ge=0, le=1, description="Default confidence for auto-accept.")
-    audit_rate: float = Field(default=0.05, ge=0, le=1, description="Share of confident items sampled for audit.")
+    review_threshold: float = Field(default=DEFAULT_REVIEW_THRESHOLD, ge=0, le=1,
+                                    description="Default confidence for auto-accept.")
+    audit_rate: float = Field(default=DEFAULT_AUDIT_RATE, ge=0, le=1,
+                              description="Share of confident items sampled for audit.")
     audit_seed: int = 0
     broker_url: str | None = Field(default=None, description="Redis URL; when set, jobs run on Celery workers.")
     label_studio_url: str | None = Field(default=None, description="An existing Label Studio server to use.")
@@ -60,3 +79,12 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    def judge_options(self, rubric_version: str | None = None, **overrides: Any) -> JudgeOptions:
+        """The options every judge is created with, from these settings; ``overrides`` given as None are ignored
+        (so a command-line flag left unset keeps the judge's own default)."""
+        from scorer.judges._base import JudgeOptions
+
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return JudgeOptions(models_dir=self.models_dir, cache_dir=self.cache_dir, rubric_version=rubric_version,
+                            **given)

@@ -12,14 +12,14 @@ import threading
 import time
 from collections.abc import Sequence
 
-from scorer.judges import JudgeOptions, register_judge
+from scorer.judges import Judge, JudgeOptions, register_judge
 from scorer.judges.fake import FakeJudge
 from scorer.types import Conversation, Criterion, Judgement
 
 __all__ = ["ProbeJudge", "create", "register", "run_cli"]
 
 
-class ProbeJudge:
+class ProbeJudge(Judge):
     """Fake answers, a delay, and a record of calls and peak concurrency."""
 
     def __init__(self, delay: float) -> None:

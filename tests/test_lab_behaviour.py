@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cli import build_app
 from eval.lab import compare_pairs, load_sample, make_wordings, measure, pair_criteria, paraphrases, run_wordings
 from scorer._errors import RubricError
+from scorer.judges import Judge
 from scorer.rubric import parse_rubric
 from scorer.types import Conversation, Criterion, Judgement
 
@@ -42,7 +43,7 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
-class ReadingJudge:
+class ReadingJudge(Judge):
     """Answers from the transcript: 'yes' when the behaviour's key phrase is there, with that phrase as evidence.
     With ``fooled_by`` set, any wording containing that text gets the opposite answer (an unstable judge)."""
 
@@ -125,7 +126,7 @@ def test_batch_judges_never_see_two_wordings_of_one_question(data: Path) -> None
 
 def test_judges_that_do_not_read_the_wording_get_no_stability_number(data: Path) -> None:
     judge = ReadingJudge()
-    judge.reads_wording = False  # type: ignore[attr-defined]
+    judge.reads_wording = False
     result = measure(run_wordings(load_sample(data, RUBRIC.criteria), make_wordings(RUBRIC.criteria), judge))[0]
     assert result.flip_rate is None and "answers from the criterion id" in result.notes[0]
 
@@ -170,7 +171,7 @@ def test_cli_test_and_compare_write_json_and_html(data: Path, tmp_path: Path) ->
     assert isinstance(missing.exception, RubricError) and "unknown criterion 'nope'" in str(missing.exception)
 
 
-class ShyJudge:
+class ShyJudge(Judge):
     """Always answers "no", but its P(yes) is higher where the behaviour is there — unless the wording contains
     ``blind_to``: then P(yes) carries no signal. Like a small model whose threshold is off."""
 

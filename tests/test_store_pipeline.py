@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scorer.io import BadRecord
-from scorer.judges import get_judge
+from scorer.judges import Judge, get_judge
 from scorer.judges.fake import FakeJudge
 from scorer.pipeline import BatchSummary, score_batch, score_conversation
 from scorer.rubric import parse_rubric
@@ -74,7 +74,7 @@ def test_history_starts_with_the_ai_answer(store: Store) -> None:
     assert store.get_rubric("p") == RUBRIC
 
 
-class ExplodingJudge:
+class ExplodingJudge(Judge):
     """A badly behaved backend that raises instead of returning unscored judgements."""
 
     id = "exploding"
@@ -103,7 +103,7 @@ def test_batch_goes_on_after_failures_and_nothing_is_guessed(store: Store) -> No
     assert store.find_score_card(_conv("ok"), RUBRIC, "exploding") is not None
 
 
-class FlakyJudge:
+class FlakyJudge(Judge):
     """Times out on one criterion the first time, then answers; counts which criteria it was asked."""
 
     id = "flaky"

@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from scorer.judges import Judge, JudgeOptions, get_judge
+from scorer.judges import Judge, get_judge
+from scorer.policy import build_policy
 from scorer.routing import RoutingPolicy
 from scorer.settings import Settings
 from scorer.store import Store
@@ -111,14 +112,19 @@ class RequestGate:
                     self._changed.wait(deadline - now)
 
 
-class BoundedJudge:
+class BoundedJudge(Judge):
     """A judge whose calls go through the process's semaphore and pacer; same id, same answers."""
 
     def __init__(self, inner: Judge, semaphore: threading.BoundedSemaphore, pacer: Pacer) -> None:
         self.id = inner.id
         self.inner = inner
+        self.reads_wording = inner.reads_wording
+        self.independent_questions = inner.independent_questions
         self._semaphore = semaphore
         self._pacer = pacer
+
+    def prepare(self, conversations: Sequence[Conversation]) -> None:
+        self.inner.prepare(conversations)
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
         with self._semaphore:
@@ -143,18 +149,13 @@ class JobRuntime:
         key = (spec, rubric.version if spec.startswith(("learned", "ensemble")) else "")
         with self._lock:
             if key not in self._judges:
-                options = JudgeOptions(models_dir=self.settings.models_dir, rubric_version=rubric.version)
+                options = self.settings.judge_options(rubric.version)
                 self._judges[key] = BoundedJudge(get_judge(spec, options), self.semaphore, self.pacer)
             return self._judges[key]
 
     def policy(self, store: Store, rubric: Rubric, judge_id: str) -> RoutingPolicy:
-        """Routing as the CLI does it: the configured defaults plus per-criterion calibrated thresholds."""
-        from scorer.store.calibrations import thresholds_for
-
-        policy = RoutingPolicy(threshold=self.settings.review_threshold, audit_rate=self.settings.audit_rate,
-                               audit_seed=self.settings.audit_seed)
-        policy.thresholds.update(thresholds_for(store, rubric, judge_id))
-        return policy
+        """Routing exactly as the CLI does it (:func:`scorer.policy.build_policy`)."""
+        return build_policy(self.settings, rubric, judge_id, store).policy
 
     def close(self) -> None:
         self.store.close()

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 from eval.lab.paraphrase import paraphrase_criteria, paraphrases
 from eval.lab.sample import Sample
-from scorer.evidence import attach_evidence
 from scorer.judges import Judge
-from scorer.pipeline import check_judgements
+from scorer.pipeline import judge_step
 from scorer.types import Criterion, Judgement
 
-__all__ = ["Answers", "LabRun", "Wording", "make_wordings", "reads_wording", "run_wordings"]
+__all__ = ["Answers", "LabRun", "Wording", "make_wordings", "run_wordings"]
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +65,6 @@ class LabRun:
     stopped: str | None = None
 
 
-def reads_wording(judge: Judge) -> bool:
-    """False for judges that answer from the criterion id alone (a learned classifier): paraphrases mean nothing."""
-    return bool(getattr(judge, "reads_wording", True))
-
-
 def make_wordings(criteria: Sequence[Criterion], *, n_paraphrases: int = 3, custom: dict[str, list[str]] | None = None,
                   side: str = "", label_ids: dict[str, str] | None = None) -> list[Wording]:
     """Wordings for ``criteria``; ``custom`` maps a criterion id to its own paraphrases (else templates); with a
@@ -96,25 +90,22 @@ def _groups(wordings: Sequence[Wording], together: bool) -> list[list[Criterion]
 
 def _ask(judge: Judge, conversation_index: int, sample: Sample, criteria: list[Criterion]) -> dict[str, Judgement]:
     conversation = sample.items[conversation_index].conversation
-    checked = check_judgements(criteria, judge.judge(conversation, criteria), judge.id)
-    return {j.criterion_id: attach_evidence(conversation, j) for j in checked}
+    return {j.criterion_id: j for j in judge_step(conversation, criteria, judge, guard=False)}
 
 
 def run_wordings(sample: Sample, wordings: list[Wording], judge: Judge, *, judge2: Judge | None = None,
                  progress: Callable[[int], None] | None = None) -> LabRun:
     """Ask every wording of every conversation; stops early (keeping what it has) if a judge raises."""
-    wording_aware = reads_wording(judge)
+    wording_aware = judge.reads_wording
     if not wording_aware:
         wordings = [w.as_written() for w in wordings]
     n = len(sample.items)
     answers = {w.key: Answers([None] * n, [[None] * n for _ in w.paraphrases], [None] * n) for w in wordings}
     run = LabRun(sample, wordings, answers, judge.id, judge2.id if judge2 else None, wording_aware)
-    groups = _groups(wordings, bool(getattr(judge, "independent_questions", False)))
+    groups = _groups(wordings, judge.independent_questions)
     originals = _groups([w.as_written() for w in wordings], False) if judge2 else []
-    prepare = getattr(judge, "prepare", None)
     try:
-        if callable(prepare):
-            prepare([item.conversation for item in sample.items])
+        judge.prepare([item.conversation for item in sample.items])
         for i in range(n):
             got: dict[str, Judgement] = {}
             for group in groups:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -13,18 +13,31 @@ from scorer.types import Conversation, Criterion, Judgement
 __all__ = ["Judge", "JudgeOptions", "unscored_all"]
 
 
-@runtime_checkable
-class Judge(Protocol):
+class Judge(ABC):
     """Answers a conversation's behaviour questions.
 
     A judge receives all questions of a conversation at once, so it can encode the transcript once (local KV
     cache), group questions into one hosted call, or featurise once (learned judge). It never raises for one bad
     item: it returns an unscored :class:`Judgement` with the reason, one per criterion, in the criteria's order.
+
+    The optional abilities are declared here with their defaults; a backend overrides the ones that differ.
     """
 
-    id: str
+    id: str = "judge"
+    """The judge's spec as stored with every judgement, e.g. ``local`` or ``litellm/openai/gpt-4o-mini``."""
 
-    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]: ...
+    reads_wording: bool = True
+    """False for judges that answer from the criterion id alone (a learned classifier): rewording means nothing."""
+
+    independent_questions: bool = False
+    """True when a question gets the same answer asked alone as asked with others (so they may be grouped)."""
+
+    def prepare(self, conversations: Sequence[Conversation]) -> None:  # noqa: B027 - optional, no-op by default
+        """Precompute what many conversations share (e.g. embed them in one batch) before they are judged."""
+
+    @abstractmethod
+    def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
+        """One judgement per criterion, in the criteria's order."""
 
 
 class JudgeOptions(BaseModel):
@@ -39,6 +52,7 @@ class JudgeOptions(BaseModel):
     max_context_tokens: int | None = Field(default=None, description="Cap on prompt tokens; longer is truncated.")
     evidence: bool = Field(default=True, description="Ask the judge for evidence quotes.")
     models_dir: Path | None = Field(default=None, description="Where trained (learned) judges are stored.")
+    cache_dir: Path | None = Field(default=None, description="Where dequantised local models are cached.")
     rubric_version: str | None = Field(default=None, description="Rubric version a learned judge must match.")
     seed: int = 0
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import threading
 from typing import Any
 
 import numpy as np
 
+from scorer.settings import use_offline_hubs
 from scorer.types import Conversation
 
 __all__ = ["Featuriser", "default_embedding_model"]
@@ -39,7 +39,7 @@ class Featuriser:
     def _model(self) -> Any:
         with _LOCK:
             if self.model_path not in _MODELS:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                use_offline_hubs()
                 from sentence_transformers import SentenceTransformer
 
                 _MODELS[self.model_path] = SentenceTransformer(self.model_path, device="cpu")

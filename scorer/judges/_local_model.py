@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scorer._errors import JudgeError
+from scorer.settings import Settings, use_offline_hubs
 
 __all__ = ["LoadedModel", "default_model_path", "load_model"]
 
@@ -51,20 +52,18 @@ def default_model_path() -> Path:
     return ggufs[0]
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("RUBRICATE_CACHE_DIR") or Path.home() / ".cache" / "rubricate") / "models"
-
-
-def _dequantised_dir(gguf: Path) -> Path:
+def _dequantised_dir(gguf: Path, cache_dir: Path | None) -> Path:
     stat = gguf.stat()
     key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    return _cache_root() / f"{gguf.stem}-{key}"
+    return (cache_dir or Settings().cache_dir) / "models" / f"{gguf.stem}-{key}"
 
 
 def _from_pretrained(path: Path, gguf_file: str | None) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
+
+    use_offline_hubs()
 
     hf_logging.disable_progress_bar()  # rubricate shows its own progress; per-tensor bars only add noise
     hf_logging.set_verbosity_error()
@@ -93,12 +92,12 @@ def _save_dequantised(model: Any, tokenizer: Any, target: Path) -> None:
         log.warning("could not cache the dequantised model in %s: %s", target, exc)
 
 
-def _load_uncached(path: Path) -> LoadedModel:
+def _load_uncached(path: Path, cache_dir: Path | None) -> LoadedModel:
     if not path.exists():
         raise JudgeError(f"local model not found: {path} (give a Hugging Face model folder or a .gguf file)")
     try:
         if path.is_file() and path.suffix == ".gguf":
-            cached = _dequantised_dir(path)
+            cached = _dequantised_dir(path, cache_dir)
             if (cached / "config.json").exists():
                 tokenizer, model = _from_pretrained(cached, None)
             else:
@@ -121,11 +120,12 @@ def _load_uncached(path: Path) -> LoadedModel:
     return LoadedModel(model=model, tokenizer=tokenizer, source=path, model_id=model_id, max_positions=max_positions)
 
 
-def load_model(path: str | Path | None = None) -> LoadedModel:
-    """Load (once per process) the model at ``path``, or the default SmolLM2 model."""
+def load_model(path: str | Path | None = None, cache_dir: Path | None = None) -> LoadedModel:
+    """Load (once per process) the model at ``path``, or the default SmolLM2 model; a GGUF file is dequantised
+    once into ``cache_dir`` (default: the settings' cache dir)."""
     resolved = Path(path).expanduser() if path else default_model_path()
     key = str(resolved.resolve()) if resolved.exists() else str(resolved)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _load_uncached(resolved)
+            _LOADED[key] = _load_uncached(resolved, cache_dir)
         return _LOADED[key]

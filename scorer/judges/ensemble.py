@@ -27,7 +27,7 @@ def _distribution(judgement: Judgement, answers: list[str]) -> dict[str, float]:
     return {a: confidence if a == judgement.answer else rest for a in answers}
 
 
-class EnsembleJudge:
+class EnsembleJudge(Judge):
     """A judge made of judges; see the module docstring."""
 
     def __init__(self, members: Sequence[Judge], judge_id: str) -> None:
@@ -37,8 +37,12 @@ class EnsembleJudge:
         self.id = judge_id
         # The rubric lab asks paraphrases only of judges that read the wording, all at once only if every member
         # answers each question on its own (see eval.lab.behaviour).
-        self.reads_wording = all(getattr(m, "reads_wording", True) for m in self.members)
-        self.independent_questions = all(getattr(m, "independent_questions", False) for m in self.members)
+        self.reads_wording = all(m.reads_wording for m in self.members)
+        self.independent_questions = all(m.independent_questions for m in self.members)
+
+    def prepare(self, conversations: Sequence[Conversation]) -> None:
+        for member in self.members:
+            member.prepare(conversations)
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
         outputs = []

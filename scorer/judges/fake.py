@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from scorer.judges._base import JudgeOptions
+from scorer.judges._base import Judge, JudgeOptions
 from scorer.types import NA, Conversation, Criterion, Judgement
 
 __all__ = ["FakeJudge", "create"]
@@ -21,13 +21,14 @@ _SENTENCE = re.compile(r"^.+?(?:[.!?。！？](?=\s|$)|$)", re.S)
 INVENTED_QUOTE = "this sentence is not in any transcript"
 
 
-class FakeJudge:
+class FakeJudge(Judge):
     """Deterministic stand-in for a model judge; see the module docstring."""
+
+    independent_questions = True
 
     def __init__(self, mode: str | None = None) -> None:
         self.mode = mode
         self.id = f"fake:{mode}" if mode else "fake"
-        self.independent_questions = True
         self.calls = 0
 
     def _answer(self, conversation: Conversation, criterion: Criterion) -> tuple[str, float]:

