@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
+from eval.results import EvaluationResult
 from scorer._errors import RubricateError
 
 __all__ = ["register"]
@@ -88,20 +89,18 @@ def eval_command(
         task = progress.add_task(f"judging with {spec}", total=len(test_set))
         predictions = predict(the_judge, test_set, the_rubric, lambda n: progress.update(task, completed=n))
     metrics = evaluate(test_set, predictions, the_rubric, target_accuracy=target_accuracy, seed=seed)
-    metrics["overall"].update({"judge": spec, "test_size": len(test_set),
-                               "train_size": len(train_set) if train_set else None})
-    points = None
+    metrics.overall.judge, metrics.overall.test_size = spec, len(test_set)
+    metrics.overall.train_size = len(train_set) if train_set else None
     if learning_curve:
         if train_set is None:
             raise RubricateError("--learning-curve needs training data: --train-on or --split")
         with console.status("learning curve: retraining on 25/50/100/200/all …"):
-            points = curve(train_set, test_set, the_rubric, [25, 50, 100, 200, len(train_set)], seed=seed)
-        metrics["learning_curve"] = points
+            metrics.learning_curve = curve(train_set, test_set, the_rubric, [25, 50, 100, 200, len(train_set)],
+                                           seed=seed)
     _summary(metrics)
     if json_out:
-        clean = {**metrics, "per_criterion": {c: {k: v for k, v in m.items() if not k.startswith("_")}
-                                              for c, m in metrics["per_criterion"].items()}}
-        json_out.write_text(json.dumps(clean, indent=2))
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(metrics.to_json(), indent=2))
         console.print(f"metrics: {json_out}")
     if report:
         from eval.report import evaluation_report
@@ -109,20 +108,20 @@ def eval_command(
         report.mkdir(parents=True, exist_ok=True)
         (report / "report.html").write_text(evaluation_report(
             metrics, title=f"rubricate eval · {the_rubric.id} · {spec}",
-            subtitle=f"{data} · test {len(test_set)} conversations", learning=points), encoding="utf-8")
+            subtitle=f"{data} · test {len(test_set)} conversations"), encoding="utf-8")
         console.print(f"report: {report / 'report.html'}")
 
 
-def _summary(metrics: dict) -> None:  # type: ignore[type-arg]
+def _summary(metrics: EvaluationResult) -> None:
     table = Table(title="agreement with human labels")
     for column in ("criterion", "n", "accuracy", "κ", "human–human κ", "ECE", "auto-accept cov.", "acc.",
                    "evid. P/R"):
         table.add_column(column)
     f = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
-    for cid, m in metrics["per_criterion"].items():
-        table.add_row(cid, str(m["n"]), f(m["accuracy"]), f(m["kappa"]), f(m["human_human_kappa"]), f(m["ece"]),
-                      f(m["auto_accept_coverage"]), f(m["auto_accept_accuracy"]),
-                      f"{f(m['evidence_precision'])}/{f(m['evidence_recall'])}")
+    for cid, m in metrics.per_criterion.items():
+        table.add_row(cid, str(m.n), f(m.accuracy), f(m.kappa), f(m.human_human_kappa), f(m.ece),
+                      f(m.auto_accept_coverage), f(m.auto_accept_accuracy),
+                      f"{f(m.evidence_precision)}/{f(m.evidence_recall)}")
     console.print(table)
 
 

@@ -5,11 +5,11 @@ learning curve for the learned judge."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from eval.calibration import calibrate_criterion, fit_threshold
 from eval.datasets import Dataset
 from eval.metrics import agreement, bootstrap_ci, ece, evidence_scores, human_human_kappa, krippendorff_alpha
+from eval.results import CriterionMetrics, EvaluationResult, LearningPoint, Overall, Reliability
 from scorer.judges import Judge
 from scorer.pipeline import judge_step
 from scorer.routing import DEFAULT_REVIEW_THRESHOLD
@@ -34,9 +34,9 @@ def predict(judge: Judge, dataset: Dataset, rubric: Rubric,
 
 
 def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, target_accuracy: float = 0.9,
-             seed: int = 0) -> dict[str, Any]:
-    """The metrics JSON: ``{"overall": {...}, "per_criterion": {id: {...}}}``; null where not computable."""
-    per: dict[str, Any] = {}
+             seed: int = 0) -> EvaluationResult:
+    """Per-criterion agreement, calibration, coverage and evidence figures; None where not computable."""
+    per: dict[str, CriterionMetrics] = {}
     all_h: list[str] = []
     all_a: list[str] = []
     for criterion in rubric.criteria:
@@ -56,7 +56,7 @@ def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, targ
         precision, recall = evidence_scores([{e.turn for e in j.evidence} for _, j in gold_rows],
                                             [set(item.evidence[criterion.id]) for item, _ in gold_rows])
         proposed = sum(len(j.proposed_quotes) for _, j in rows)
-        per[criterion.id] = {
+        per[criterion.id] = CriterionMetrics.model_validate({
             "n": len(rows), "scored": len(scored), "unscored": len(rows) - len(scored),
             "accuracy": stats["accuracy"], "accuracy_ci": bootstrap_ci(human, ai, "accuracy", seed=seed),
             "kappa": stats["kappa"], "kappa_ci": bootstrap_ci(human, ai, "kappa", seed=seed),
@@ -73,18 +73,18 @@ def evaluate(dataset: Dataset, predictions: Predictions, rubric: Rubric, *, targ
             "dropped_quote_rate": (sum(j.dropped_quotes for _, j in rows) / proposed) if proposed else None,
             "label_balance": {a: human.count(a) / len(human) for a in criterion.answers} if human else None,
             "note": stats.get("note"),
-            "_curve": {"confidence": confidences, "correct": correct},
-        }
+            "reliability": Reliability(confidence=confidences, correct=correct),
+        })
         all_h += human
         all_a += ai
-    overall = {"conversations": len(dataset), "judgements": len(all_h),
-               "accuracy": sum(h == a for h, a in zip(all_h, all_a, strict=True)) / len(all_h) if all_h else None,
-               "target_accuracy": target_accuracy}
-    return {"overall": overall, "per_criterion": per}
+    overall = Overall(conversations=len(dataset), judgements=len(all_h),
+                      accuracy=sum(h == a for h, a in zip(all_h, all_a, strict=True)) / len(all_h) if all_h else None,
+                      target_accuracy=target_accuracy)
+    return EvaluationResult(overall=overall, per_criterion=per)
 
 
 def _heldout_calibration(confidences: list[float], correct: list[bool], target: float, seed: int
-                         ) -> dict[str, Any]:
+                         ) -> dict[str, object]:
     """ECE before/after calibration, fitted on one half of the test items and measured on the other."""
     result = calibrate_criterion(confidences, correct, target=target, default_threshold=DEFAULT_REVIEW_THRESHOLD,
                                  seed=seed)
@@ -93,7 +93,7 @@ def _heldout_calibration(confidences: list[float], correct: list[bool], target: 
 
 
 def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[int], *, seed: int = 0,
-                   target_accuracy: float = 0.9) -> list[dict[str, Any]]:
+                   target_accuracy: float = 0.9) -> list[LearningPoint]:
     """Retrain the learned judge on growing prefixes of a seeded shuffle of ``train``; measure on ``test``."""
     import random
 
@@ -110,8 +110,8 @@ def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[in
         judge = LearnedJudge(model)
         judge.featuriser = featuriser
         metrics = evaluate(test, predict(judge, test, rubric), rubric, target_accuracy=target_accuracy)
-        per = metrics["per_criterion"]
-        points.append({"train_size": size, "accuracy": metrics["overall"]["accuracy"],
-                       "kappa": {c: per[c]["kappa"] for c in per},
-                       "auto_accept_coverage": {c: per[c]["auto_accept_coverage"] for c in per}})
+        per = metrics.per_criterion
+        points.append(LearningPoint(train_size=size, accuracy=metrics.overall.accuracy,
+                                    kappa={c: m.kappa for c, m in per.items()},
+                                    auto_accept_coverage={c: m.auto_accept_coverage for c, m in per.items()}))
     return points

@@ -116,9 +116,13 @@ def test_learned_judge_on_shared_data_trains_predicts_and_round_trips(tmp_path: 
     judge = LearnedJudge(saved)
     predictions = predict(judge, test_set, rubric)
     metrics = evaluate(test_set, predictions, rubric)
-    per = metrics["per_criterion"]["solution_provided"]
-    assert per["n"] == len(test_set) and per["accuracy"] > 0.6
-    assert per["human_human_kappa"] is not None and per["evidence_precision"] is not None
+    per = metrics.per_criterion["solution_provided"]
+    assert per.n == len(test_set) and per.accuracy is not None and per.accuracy > 0.6
+    assert per.human_human_kappa is not None and per.evidence_precision is not None
+    as_json = metrics.to_json()
+    assert set(as_json) == {"overall", "per_criterion"}
+    assert "reliability" not in as_json["per_criterion"]["solution_provided"]
+    assert as_json["per_criterion"]["solution_provided"]["kappa"] == per.kappa
     for item, pred in zip(test_set.items, predictions, strict=True):
         for e in pred["solution_provided"].evidence:
             assert item.conversation.turns[e.turn].text[e.start : e.end] == e.quote

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from eval.report._html import Section, figure_to_data_uri, render_page, table_html
+from eval.results import CriterionMetrics, EvaluationResult, LearningPoint
 
 __all__ = ["evaluation_report"]
 
@@ -15,15 +16,15 @@ COLUMNS = ["criterion", "n", "accuracy", "kappa", "human_human_kappa", "macro_f1
            "auto_accept_coverage", "auto_accept_accuracy", "evidence_precision", "evidence_recall"]
 
 
-def _plots(cid: str, m: dict[str, Any]) -> list[str]:
+def _plots(cid: str, m: CriterionMetrics) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     images = []
-    if m.get("confusion"):
-        labels, matrix = m["confusion"]["labels"], np.asarray(m["confusion"]["matrix"])
+    if m.confusion:
+        labels, matrix = m.confusion["labels"], np.asarray(m.confusion["matrix"])
         fig, ax = plt.subplots(figsize=(3.2, 3))
         ax.imshow(matrix, cmap="Blues")
         ax.set_xticks(range(len(labels)), labels, rotation=30)
@@ -34,8 +35,7 @@ def _plots(cid: str, m: dict[str, Any]) -> list[str]:
         ax.set_ylabel("human")
         ax.set_title(f"{cid}: confusion", fontsize=9)
         images.append(figure_to_data_uri(fig))
-    curve = m.get("_curve") or {}
-    conf, correct = np.asarray(curve.get("confidence", []), float), np.asarray(curve.get("correct", []), float)
+    conf, correct = np.asarray(m.reliability.confidence, float), np.asarray(m.reliability.correct, float)
     if len(conf):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(6.4, 3))
         bins = np.linspace(0, 1, 11)
@@ -58,16 +58,17 @@ def _plots(cid: str, m: dict[str, Any]) -> list[str]:
     return images
 
 
-def _learning_plot(points: list[dict[str, Any]]) -> str:
+def _learning_plot(points: list[LearningPoint]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    sizes = [p["train_size"] for p in points]
-    for cid in points[0]["kappa"]:
-        ax.plot(sizes, [p["kappa"][cid] if p["kappa"][cid] is not None else np.nan for p in points], "o-",
+    sizes = [p.train_size for p in points]
+    for cid in points[0].kappa:
+        kappas = [np.nan if p.kappa[cid] is None else float(p.kappa[cid] or 0.0) for p in points]
+        ax.plot(sizes, kappas, "o-",
                 label=cid)
     ax.set_xlabel("reviewed items used for training")
     ax.set_ylabel("Cohen's κ on the test split")
@@ -75,16 +76,15 @@ def _learning_plot(points: list[dict[str, Any]]) -> str:
     return figure_to_data_uri(fig)
 
 
-def evaluation_report(metrics: dict[str, Any], *, title: str, subtitle: str = "",
-                      learning: list[dict[str, Any]] | None = None) -> str:
-    rows = [{"criterion": cid, **m} for cid, m in metrics["per_criterion"].items()]
-    notes = "".join(f"<p class='note'>{cid}: {m['note']}</p>" for cid, m in metrics["per_criterion"].items()
-                    if m.get("note"))
+def evaluation_report(metrics: EvaluationResult, *, title: str, subtitle: str = "") -> str:
+    rows: list[dict[str, Any]] = [{"criterion": cid, **m.model_dump()} for cid, m in metrics.per_criterion.items()]
+    notes = "".join(f"<p class='note'>{cid}: {m.note}</p>" for cid, m in metrics.per_criterion.items() if m.note)
     sections = [Section("Agreement with human labels, per criterion", table_html(rows, COLUMNS) + notes)]
-    for cid, m in metrics["per_criterion"].items():
+    for cid, m in metrics.per_criterion.items():
         sections.append(Section(cid, "", _plots(cid, m)))
+    learning = metrics.learning_curve
     if learning:
-        table = table_html([{"train_size": p["train_size"], "accuracy": p["accuracy"]} for p in learning],
+        table = table_html([{"train_size": p.train_size, "accuracy": p.accuracy} for p in learning],
                            ["train_size", "accuracy"])
         sections.append(Section("Learning curve: how many reviews until it can be trusted", table,
                                 [_learning_plot(learning)]))
