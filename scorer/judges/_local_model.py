@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorer._errors import JudgeError
+from scorer._errors import JudgeError, RubricateError
+from scorer._extras import require
 from scorer.settings import Settings, use_offline_hubs
 
 __all__ = ["LoadedModel", "default_model_path", "load_model"]
@@ -59,11 +60,11 @@ def _dequantised_dir(gguf: Path, cache_dir: Path | None) -> Path:
 
 
 def _from_pretrained(path: Path, gguf_file: str | None) -> tuple[Any, Any]:
-    import torch
+    use_offline_hubs()
+    torch = require("torch", "local", "The local judge")
+    require("transformers", "local", "The local judge")
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    use_offline_hubs()
 
     hf_logging.disable_progress_bar()  # rubricate shows its own progress; per-tensor bars only add noise
     hf_logging.set_verbosity_error()
@@ -110,7 +111,7 @@ def _load_uncached(path: Path, cache_dir: Path | None) -> LoadedModel:
             model_id = path.name
         else:
             raise JudgeError(f"{path} is neither a .gguf file nor a model folder with config.json")
-    except JudgeError:
+    except RubricateError:
         raise
     except Exception as exc:  # corrupt weights, unsupported architecture, missing tokenizer
         raise JudgeError(f"could not load the local model {path}: {type(exc).__name__}: {exc}") from exc

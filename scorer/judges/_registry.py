@@ -28,6 +28,7 @@ _DESCRIPTIONS = {
     "learned": "a classifier trained on human labels with `rubricate train`",
     "ensemble": "several judges combined, e.g. ensemble:local+learned",
 }
+_EXTRAS = {"local": "local", "learned": "local"}  # the pip extra that brings a backend's dependencies
 _SPEC = re.compile(r"^(?P<prefix>[a-z_]+)(?:[:/](?P<arg>.+))?$")
 
 
@@ -60,7 +61,9 @@ def _resolve(prefix: str) -> JudgeFactory:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise JudgeError(f"judge backend {prefix!r} could not be imported: {exc}") from exc
+        extra = _EXTRAS.get(prefix)
+        hint = f"; install it with: pip install 'rubricate[{extra}]'" if extra else ""
+        raise JudgeError(f"judge backend {prefix!r} could not be imported: {exc}{hint}") from exc
     factory: JudgeFactory = getattr(module, attr)
     _FACTORIES[prefix] = factory
     return factory
