@@ -10,12 +10,14 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export RUBRICATE_CACHE_DIR ?= $(HOME)/.cache/rubricate
 DEMO_DIR := demo-output
 
-.PHONY: help venv demo test lint typecheck pytest bench chromium clean
+.PHONY: help venv demo test lint typecheck pytest bench fuzz chromium clean
+FUZZ_SECONDS ?= 60
 
 help:
 	@echo "make demo   - create the venv, install, score the shipped examples with the local model"
 	@echo "make test   - create the venv, install, lint, type-check and run every test"
 	@echo "make bench  - benchmarks (speed ratios measured side by side in one run)"
+	@echo "make fuzz   - fuzz the readers with atheris for FUZZ_SECONDS (default 60); needs the [fuzz] extra"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +59,11 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	@mkdir -p bench-results
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+fuzz: $(STAMP)
+	@$(PY) -c 'import atheris' 2>/dev/null || $(PY) -m pip install --quiet -e '.[fuzz]'
+	@mkdir -p .cache/fuzz-corpus
+	$(PY) tests/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 .cache/fuzz-corpus
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR) bench-results

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.jobs.broker import BrokerUnavailable
 from scorer._errors import RubricateError, StorageError
+from scorer.io import printable
+
+SURROGATE = "contains a lone surrogate (half of a UTF-16 pair, e.g. \\ud800), which is not text; fix the encoding"
 
 __all__ = ["install_error_handlers", "invalid"]
 
@@ -38,7 +44,25 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
             position = f" at character {where[1]}" if len(where) > 1 else ""
             return JSONResponse({"detail": f"the request body is not valid JSON{position}: "
                                            f"{ctx.get('error', problem.get('msg'))}"}, status_code=400)
-    return JSONResponse({"detail": jsonable_encoder(problems)}, status_code=422)
+    return JSONResponse({"detail": _printable(jsonable_encoder([_explain(p) for p in problems]))}, status_code=422)
+
+
+def _explain(problem: Any) -> Any:
+    """Say plainly what pydantic's ``string_unicode`` means (a lone surrogate such as ``\\ud800``)."""
+    if isinstance(problem, dict) and problem.get("type") == "string_unicode":
+        return {**problem, "msg": SURROGATE}
+    return problem
+
+
+def _printable(value: Any) -> Any:
+    """Error bodies echo input: lone surrogates in it are escaped so the response can be encoded."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    return value
 
 
 async def _storage(request: Request, exc: Exception) -> JSONResponse:
@@ -62,10 +86,19 @@ async def _broker(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _ours(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"detail": printable(str(exc))}, status_code=400)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":  # FastAPI's catch-all
+        return JSONResponse({"detail": "the request body could not be parsed: it is not JSON, or it nests deeper "
+                                       "than can be parsed (keep objects and arrays under RUBRICATE_MAX_JSON_DEPTH "
+                                       "levels)"}, status_code=400)
+    return await http_exception_handler(request, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StorageError, _storage)
     app.add_exception_handler(DBAPIError, _dbapi)

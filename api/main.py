@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import document_roles
 from api.errors import install_error_handlers
-from api.middleware import ActivityMiddleware, BodyLimitMiddleware
+from api.middleware import ActivityMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routers import agreement, conversations, health, judgements, rubrics, scoring_jobs, webhooks
 from api.schemas.common import errors
 from api.state import ServiceState
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ActivityMiddleware, gate=service.gate)
+    app.add_middleware(SecurityHeadersMiddleware)  # added last = outermost: every response gets the headers
     for router in (health.router, rubrics.router, conversations.router, scoring_jobs.router, judgements.router,
                    agreement.router):
         document_roles(router)

@@ -8,10 +8,11 @@ import logging
 import sys
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from cli._common import console, err_console
 from scorer._errors import RubricateError
+from scorer.io import printable
 from scorer.settings import use_offline_hubs
 
 __all__ = ["build_app", "main"]
@@ -57,7 +58,7 @@ def main() -> None:
     except RubricateError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "bold red"), " ", printable(str(exc))))
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; everything finished before this point is stored")

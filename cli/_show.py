@@ -22,6 +22,10 @@ def _load(path: Path) -> list[dict[str, Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
         raise ConversationError(f"{path}: no such results file (write one with `rubricate score --out`)") from exc
+    except IsADirectoryError as exc:
+        raise ConversationError(f"{path}: is a directory; give the results file written by --out") from exc
+    except UnicodeDecodeError as exc:
+        raise ConversationError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start}); is it a results file?") from exc
     records = []
     for number, line in enumerate(lines, 1):
         if line.strip():
@@ -53,10 +57,10 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
     for record in records:
         score = record.get("score")
         failed = ", ".join(record.get("auto_failed_by", []))
-        title = (
-            f"[bold]{record['conversation_id']}[/]  score {'—' if score is None else f'{score:.1f}'}"
-            f"{f'  [red]AUTO-FAIL: {failed}[/]' if record.get('auto_failed') else ''}"
-            f"  [dim]{record['rubric_id']}@{record['rubric_version']} · {record['judge']}[/]"
+        title = Text.assemble(
+            (str(record["conversation_id"]), "bold"), f"  score {'—' if score is None else f'{score:.1f}'}",
+            (f"  AUTO-FAIL: {failed}" if record.get("auto_failed") else "", "red"),
+            (f"  {record['rubric_id']}@{record['rubric_version']} · {record['judge']}", "dim"),
         )
         table = Table(title=title, title_justify="left", show_lines=True, expand=True)
         table.add_column("criterion", ratio=2)
@@ -75,15 +79,15 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
                 evidence = _evidence_text(j)
             confidence = "" if j.get("confidence") is None else f"{j['confidence']:.2f}"
             reasons = ", ".join(j.get("review_reasons", []))
-            table.add_row(j["criterion_id"], answer, confidence, evidence, Text(reasons, style="magenta"))
+            table.add_row(Text(str(j["criterion_id"])), answer, confidence, evidence, Text(reasons, style="magenta"))
         console.print(table)
-    console.print(f"{len(records)} conversation(s)")
+    console.print(Text(f"{len(records)} conversation(s)"))
 
 
 def print_summary(path: Path) -> None:
     """One line per conversation: score, auto-fail, answers given, judgements flagged for review."""
     records = _load(path)
-    table = Table(title=f"{path}: {len(records)} conversation(s)", title_justify="left")
+    table = Table(title=Text(f"{path}: {len(records)} conversation(s)"), title_justify="left")
     for column in ("conversation", "judge", "score", "auto-fail", "yes / no / na / other", "unscored", "to review"):
         table.add_column(column)
     for r in records:
@@ -91,7 +95,8 @@ def print_summary(path: Path) -> None:
         counts = [answers.count("yes"), answers.count("no"), answers.count("na")]
         other = len(answers) - sum(counts)
         score = "—" if r.get("score") is None else f"{r['score']:.1f}"
-        table.add_row(r["conversation_id"], r["judge"], score, ", ".join(r.get("auto_failed_by", [])) or "",
+        table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), score,
+                      Text(", ".join(r.get("auto_failed_by", []))),
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),
                       str(sum(bool(j.get("needs_review")) for j in r["judgements"])))

@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli._common import DbOption, RubricOption, console, open_store, settings_for
@@ -61,7 +62,7 @@ def pull(rubric: RubricOption, db: DbOption = None) -> None:
     for criterion, count in sorted(result.per_criterion.items()):
         console.print(f"  {criterion}: {count}")
     for rejected in result.rejected:
-        console.print(f"  [yellow]rejected[/] {rejected.criterion_id or '?'}: {rejected.reason}")
+        console.print(f"  [yellow]rejected[/] {escape(str(rejected.criterion_id or '?'))}: {escape(rejected.reason)}")
 
 
 @app.command()

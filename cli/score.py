@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 from cli._show import print_records, print_summary
-from scorer.io import read_conversations
+from scorer._errors import ConversationError
+from scorer.io import drop_duplicates, printable, read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record
 from scorer.pipeline import BatchSummary, score_batch
@@ -37,6 +40,9 @@ def score(
     no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
+    no_redact_pii: Annotated[bool, typer.Option(
+        "--no-redact-pii", help="Send transcripts to a hosted (litellm/…) judge without replacing emails, phone "
+        "numbers, cards, IBANs and national ids by placeholders (env RUBRICATE_REDACT_PII=false).")] = False,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
@@ -44,10 +50,20 @@ def score(
     Bad records are reported and skipped; the exit code is 1 when anything failed or stayed unscored.
     """
     settings = settings_for(db)
-    the_rubric = load_rubric(rubric)
+    if out is not None and not out.parent.is_dir():
+        raise ConversationError(f"--out {out}: the folder {out.parent} does not exist; create it (mkdir -p "
+                                f"{out.parent}) or choose another path")
+    if out is not None and out.is_dir():
+        raise ConversationError(f"--out {out}: is a directory; give a file name such as {out / 'scores.jsonl'}")
+    the_rubric = load_rubric(rubric, settings=settings)
+    redact = settings.redact_pii and not no_redact_pii
     options = settings.judge_options(the_rubric.version, api_base=api_base, timeout=timeout, samples=samples,
-                                     evidence=not no_evidence)
+                                     evidence=not no_evidence, redact_pii=redact)
     judge_spec = judge or settings.judge
+    if "litellm" in judge_spec:
+        console.print("PII redaction [bold]on[/]: emails, phone numbers, cards, IBANs and national ids are replaced "
+                      "by placeholders before the hosted call (--no-redact-pii to send them)" if redact else
+                      "[bold yellow]PII redaction off[/]: transcripts go to the hosted model verbatim")
     with console.status(f"loading judge {judge_spec} …"):
         the_judge = get_judge(judge_spec, options)
     store = None if no_store else open_store(settings)
@@ -58,11 +74,15 @@ def score(
         console.print(f"[yellow]{escape(cid)}[/] changed since it was calibrated: every answer goes to review until "
                       "`rubricate calibrate` re-validates it")
     policy = plan.policy
-    records = list(read_conversations(input))
+    records, duplicates = drop_duplicates(read_conversations(
+        input, max_depth=settings.max_json_depth, max_id_length=settings.max_id_length))
+    for warning in duplicates:
+        err_console.print(Text.assemble(("warning: ", "yellow"), f"{input}: {warning}"))
     summary = BatchSummary()
+    redacted: Counter[str] = Counter()
     sink = out.open("w", encoding="utf-8") if out else None
     progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        TextColumn("{task.fields[current]}"), console=err_console, transient=False)
+                        TextColumn("{task.fields[current]}", markup=False), console=err_console, transient=False)
     try:
         with progress:
             task = progress.add_task("score", total=len(records), current="")
@@ -71,8 +91,11 @@ def score(
                 if item.card is not None and sink is not None:
                     sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
                     sink.flush()
+                if item.card is not None:
+                    redacted.update(next((j.pii_redacted for j in item.card.judgements if j.pii_redacted), {}))
                 if item.error:
-                    progress.console.print(f"[red]✗ {item.location}[/]: {item.error}")
+                    progress.console.print(Text.assemble((f"✗ {printable(item.location)}", "red"), ": ",
+                                                         printable(item.error)))
                 progress.update(task, advance=1, current=item.conversation_id or "")
     finally:
         if sink is not None:
@@ -80,6 +103,9 @@ def score(
         if store is not None:
             store.close()
     _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
+    if redacted:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(redacted.items()))
+        console.print(f"PII replaced before the hosted call: {kinds}")
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -91,9 +117,9 @@ def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, 
         f"{summary.needs_review} judgement(s) flagged for review · rubric version {version}"
     )
     if out:
-        console.print(f"results: {out}   (view with: rubricate show {out})")
+        console.print(Text(f"results: {out}   (view with: rubricate show {out})"))
     if db_url:
-        console.print(f"database: {db_url}")
+        console.print(Text(f"database: {db_url}"))
 
 
 def show(

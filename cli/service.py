@@ -67,6 +67,10 @@ def serve(
     mode = f"Celery on {settings.broker_url}" if settings.broker_url else "the in-process worker"
     err_console.print(f"rubricate API on http://{host or settings.api_host}:{port or settings.api_port} "
                       f"(docs at /docs); jobs run on {mode}")
+    hosted = [spec for spec in [settings.judge, *settings.allowed_judges] if "litellm" in spec]
+    if hosted:
+        err_console.print(f"PII redaction before hosted judges ({', '.join(hosted)}): "
+                          f"{'on' if settings.redact_pii else 'OFF (RUBRICATE_REDACT_PII=false)'}", markup=False)
     uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
                 log_level=log_level)
 

@@ -21,6 +21,7 @@ def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
         "auto_failed": card.auto_failed,
         "auto_failed_by": card.auto_failed_by,
         "categories": {name: c.score for name, c in card.categories.items()},
+        "pii_redacted": next((j.pii_redacted for j in card.judgements if j.pii_redacted), {}),
         "judgements": [
             {
                 "criterion_id": j.criterion_id,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scorer import limits
 from scorer.routing import DEFAULT_AUDIT_RATE, DEFAULT_REVIEW_THRESHOLD
 
 if TYPE_CHECKING:
@@ -70,6 +71,22 @@ class Settings(BaseSettings):
     broker_queue: str = Field(default="rubricate", min_length=1,
                               description="Celery queue; one queue per database (workers and API must agree).")
 
+    # Hostile input: limits enforced before expensive work (docs/security.md) ---------------------------------------
+    max_json_depth: int = Field(default=limits.MAX_JSON_DEPTH, ge=2, le=900,
+                                description="Deepest nesting of objects/arrays in one conversation record.")
+    max_id_length: int = Field(default=255, ge=1, le=255,
+                               description="Longest conversation id (the database column holds 255).")
+    max_rubric_bytes: int = Field(default=limits.MAX_RUBRIC_BYTES, gt=0,
+                                  description="Largest rubric YAML/JSON accepted.")
+    yaml_max_aliases: int = Field(default=limits.YAML_MAX_ALIASES, ge=0,
+                                  description="Most YAML aliases (*name) in one rubric.")
+    yaml_max_nodes: int = Field(default=limits.YAML_MAX_NODES, gt=0,
+                                description="Most YAML nodes in a rubric once aliases are expanded.")
+    # PII redaction before hosted (litellm/...) judges ----------------------------------------------------------------
+    redact_pii: bool = Field(default=True, description="Replace PII with placeholders before a hosted model call.")
+    pii_patterns: dict[str, str] = Field(default_factory=dict,
+                                         description="Extra PII patterns, KIND → regular expression (JSON object).")
+
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""
         if self.database_url:
@@ -86,5 +103,6 @@ class Settings(BaseSettings):
         from scorer.judges._base import JudgeOptions
 
         given = {name: value for name, value in overrides.items() if value is not None}
+        given = {"redact_pii": self.redact_pii, "pii_patterns": self.pii_patterns, **given}
         return JudgeOptions(models_dir=self.models_dir, cache_dir=self.cache_dir, rubric_version=rubric_version,
                             **given)

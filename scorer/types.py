@@ -27,7 +27,11 @@ __all__ = [
     "ScoreCard",
     "Speaker",
     "Turn",
+    "lone_surrogate",
 ]
+
+MAX_ID_CHARS = 255
+"""Longest id any stored object may have (the database columns hold 255 characters)."""
 
 NA = "na"
 """The answer meaning "this criterion does not apply to this conversation"."""
@@ -35,6 +39,25 @@ NA = "na"
 Speaker = Literal["agent", "customer", "system", "bot"]
 Channel = Literal["chat", "email", "call", "other"]
 Provenance = Literal["ai", "confirmed", "corrected", "evidence_edited", "deleted"]
+
+
+def lone_surrogate(value: object) -> str | None:
+    """The path (``turns.2.text``) of the first string holding a lone surrogate in nested data, else None."""
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "a value"
+        elif isinstance(item, dict):
+            named = [(f"{path}.{str(k).encode('utf-8', 'backslashreplace').decode()}".lstrip("."), k, v)
+                     for k, v in item.items()]
+            stack += [(where, v) for where, _, v in named] + [(where, k) for where, k, _ in named]
+        elif isinstance(item, list | tuple):
+            stack += [(f"{path}.{i}".lstrip("."), v) for i, v in enumerate(item)]
+    return None
 
 
 class Turn(BaseModel):
@@ -79,6 +102,26 @@ class Conversation(BaseModel):
     started_at: datetime | None = Field(default=None, description="When the conversation started (RFC 3339).")
     csat: float | None = Field(default=None, description="Customer satisfaction rating, as given.")
     tags: list[str] = Field(default_factory=list, description="Helpdesk tags, e.g. spam or vip.")
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_addressable(cls, value: str) -> str:
+        if len(value) > MAX_ID_CHARS:
+            raise ValueError(f"the id has {len(value)} characters; at most {MAX_ID_CHARS} are allowed")
+        bad = next((ch for ch in value if ch == "/" or ord(ch) < 32 or ord(ch) == 127), None)
+        if bad is not None:
+            raise ValueError(f"the id contains {bad!r}; ids may not contain '/' or control characters "
+                             "(they appear in URLs such as /v1/conversations/{id}/scorecard)")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_unicode(self) -> Conversation:
+        where = lone_surrogate(self.model_dump(mode="python", include={"id", "language", "turns", "metadata",
+                                                                       "agent_id", "agent_name", "team", "tags"}))
+        if where is not None:
+            raise ValueError(f"{where} contains a lone surrogate (half of a UTF-16 pair, e.g. \\ud800), which is "
+                             "not text; fix the encoding where the conversation was exported")
+        return self
 
     def content_hash(self) -> str:
         """Hash of what a judge sees (turns and channel); a changed transcript gets a new hash."""
@@ -188,6 +231,8 @@ class Judgement(BaseModel):
     judge_id: str = ""
     model_id: str = ""
     prompt_version: str = ""
+    pii_redacted: dict[str, int] = Field(
+        default_factory=dict, description="PII replaced by placeholders before a hosted call: count per kind.")
     needs_review: bool = False
     review_reasons: list[str] = Field(default_factory=list)
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import IngestKey, ReaderKey, StateDep, StoreDep
+from api.errors import SURROGATE
 from api.routers._shared import (
     IdempotencyKey,
     idempotency_scope,
@@ -27,13 +28,16 @@ from api.routers._shared import (
 )
 from api.schemas.common import AUTH_ERRORS, ErrorOut, errors, utc
 from api.schemas.conversations import AcceptedItem, IngestRequest, IngestResult, RejectedItem
+from api.schemas.links import INGEST_LINKS
 from api.schemas.results import JudgementOut, ScorecardOut
 from api.state import ServiceState
+from scorer.io import json_depth, printable
+from scorer.settings import Settings
 from scorer.store.ingest import recall_response, remember_response, store_conversations
 from scorer.store.jobs import create_job
 from scorer.store.keys import ApiKey
 from scorer.store.queries import find_card, newest_rubric_version
-from scorer.types import Conversation, Review
+from scorer.types import MAX_ID_CHARS, Conversation, Review
 
 __all__ = ["router"]
 
@@ -43,10 +47,21 @@ ROUTE = "POST /v1/conversations"
 
 
 def _reason(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'conversation'}: {e['msg']}" for e in exc.errors())
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'conversation'}: "
+                     f"{SURROGATE if e['type'] == 'string_unicode' else e['msg']}" for e in exc.errors())
 
 
-def _check_items(raw_items: list[Any], limit: int, single: bool
+def _limit_problem(conversation: Conversation, settings: Settings) -> str | None:
+    """Why the conversation is over a configured limit (id length, metadata nesting), else None."""
+    if len(conversation.id) > settings.max_id_length:
+        return (f"id: {len(conversation.id)} characters, over the limit of {settings.max_id_length} "
+                "(RUBRICATE_MAX_ID_LENGTH)")
+    if json_depth(conversation.metadata) + 1 > settings.max_json_depth:
+        return f"metadata: nested more than {settings.max_json_depth} levels deep (RUBRICATE_MAX_JSON_DEPTH)"
+    return None
+
+
+def _check_items(raw_items: list[Any], settings: Settings, single: bool
                  ) -> tuple[list[tuple[int, Conversation]], list[RejectedItem], dict[int, int]]:
     """Validate each item: the good ones (first copy of each id), the rejected ones with reasons, and repeats
     (index → index of the first copy with the same transcript)."""
@@ -59,9 +74,14 @@ def _check_items(raw_items: list[Any], limit: int, single: bool
         try:
             conversation = raw if isinstance(raw, Conversation) else Conversation.model_validate(raw)
         except ValidationError as exc:
-            rejected.append(RejectedItem(index=index, id=str(raw_id) if raw_id is not None else None,
-                                         reason=_reason(exc)))
+            shown = printable(str(raw_id))[:MAX_ID_CHARS] if raw_id is not None else None
+            rejected.append(RejectedItem(index=index, id=shown, reason=printable(_reason(exc))))
             continue
+        problem = _limit_problem(conversation, settings)
+        if problem is not None:
+            rejected.append(RejectedItem(index=index, id=conversation.id, reason=problem))
+            continue
+        limit = settings.max_transcript_chars
         size = sum(len(turn.text) for turn in conversation.turns)
         if size > limit:
             reason = (f"the transcript has {size} characters, over the limit of {limit} "
@@ -88,7 +108,8 @@ def _check_items(raw_items: list[Any], limit: int, single: bool
 @router.post(
     "", response_model=IngestResult, status_code=status.HTTP_202_ACCEPTED,
     summary="Ingest a conversation or a batch; scoring is queued",
-    responses={404: {"model": ErrorOut, "description": "Unknown rubric or rubric version."},
+    responses={202: {"description": "Accepted; the links lead to the score card and the job.", "links": INGEST_LINKS},
+               404: {"model": ErrorOut, "description": "Unknown rubric or rubric version."},
                **errors(400, 409, 413)},
 )
 async def ingest(body: IngestRequest, key: IngestKey, state: StateDep, idempotency_key: IdempotencyKey = None) -> Any:
@@ -119,7 +140,7 @@ def _ingest(body: IngestRequest, key: ApiKey, state: ServiceState, idempotency_k
             replay = recall_response(s, scope)
         if replay is not None:
             return _replay(replay.request_hash, fingerprint, replay.status_code, replay.response)
-    good, rejected, repeats = _check_items(items, settings.max_transcript_chars, body.conversations is None)
+    good, rejected, repeats = _check_items(items, settings, body.conversations is None)
     if not good:
         raise _nothing_accepted(rejected, body.conversations is None)
     state.check_broker()

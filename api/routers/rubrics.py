@@ -10,12 +10,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import AdminKey, ReaderKey, StoreDep
+from api.deps import AdminKey, ReaderKey, SettingsDep, StoreDep
 from api.errors import invalid
 from api.schemas.common import AUTH_ERRORS, ErrorOut, errors
+from api.schemas.links import RUBRIC_LINKS
 from api.schemas.rubrics import RUBRIC_REQUEST_BODY, RubricOut, RubricSummary
 from scorer._errors import RubricError
+from scorer.io import printable
 from scorer.rubric import parse_rubric
+from scorer.settings import Settings
 from scorer.store import Store
 from scorer.store.queries import rubric_versions
 from scorer.types import Rubric
@@ -38,6 +41,8 @@ def _rubric_text(body: bytes, content_type: str) -> str:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise invalid(["body", exc.pos], f"the body is not valid JSON: {exc.msg}", "json_invalid") from exc
+    except RecursionError as exc:
+        raise invalid(["body"], "the JSON nests too deeply to be a rubric") from exc
     if isinstance(data, dict) and set(data) == {"yaml"} and isinstance(data["yaml"], str):
         return data["yaml"]
     if not isinstance(data, dict):
@@ -53,21 +58,31 @@ def _out(rubric: Rubric, created: bool = False) -> RubricOut:
 @router.post(
     "", response_model=RubricOut, status_code=status.HTTP_201_CREATED, summary="Store a rubric version",
     openapi_extra={"requestBody": RUBRIC_REQUEST_BODY},
-    responses={200: {"model": RubricOut, "description": "This version was stored before."}, **errors(400, 413)},
+    responses={201: {"description": "Stored; the links say what to do next.", "links": RUBRIC_LINKS},
+               200: {"model": RubricOut, "description": "This version was stored before.", "links": RUBRIC_LINKS},
+               **errors(400, 413)},
 )
-async def create_rubric(request: Request, response: Response, store: StoreDep, key: AdminKey) -> RubricOut:
+async def create_rubric(request: Request, response: Response, store: StoreDep, settings: SettingsDep,
+                        key: AdminKey) -> RubricOut:
     """Validate the rubric like a rubric file and store it. Storing the same rubric again returns 200 with the same
     version; a changed rubric gets a new version and older versions stay readable."""
     body = await request.body()
-    text = _rubric_text(body, request.headers.get("content-type", "application/json"))
-    try:
-        rubric = parse_rubric(text, source="request body")
+    if len(body) > settings.max_rubric_bytes:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the rubric is {len(body)} bytes, over the limit of "
+                            f"{settings.max_rubric_bytes} (RUBRICATE_MAX_RUBRIC_BYTES)")
+    try:  # parsing may be slow on a hostile body (within the limits): never on the event loop
+        rubric = await run_in_threadpool(_parse, body, request.headers.get("content-type", "application/json"),
+                                         settings)
     except RubricError as exc:
-        raise invalid(["body"], str(exc)) from exc
+        raise invalid(["body"], printable(str(exc))) from exc
     created = await run_in_threadpool(_save, store, rubric)
     if not created:
         response.status_code = status.HTTP_200_OK
     return _out(rubric, created)
+
+
+def _parse(body: bytes, content_type: str, settings: Settings) -> Rubric:
+    return parse_rubric(_rubric_text(body, content_type), source="request body", settings=settings)
 
 
 def _save(store: Store, rubric: Rubric) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Depends, Header, HTTPException, status
 from pydantic import BaseModel
 
 from api.deps import SettingsDep, StoreDep
+from api.schemas.common import errors
+from api.schemas.webhooks import WebhookPayload
 
 __all__ = ["router"]
 
@@ -32,29 +34,35 @@ class WebhookResult(BaseModel):
     rejected: int
 
 
-@router.post("/webhook", response_model=WebhookResult, summary="Label Studio webhook (annotation events)")
-def label_studio_webhook(
-    payload: dict[str, Any], settings: SettingsDep, store: StoreDep,
-    x_rubricate_secret: Annotated[str | None, Header()] = None,
-) -> WebhookResult:
-    from labeling.sync import PullResult, ingest_task
-
+def _check_secret(settings: SettingsDep,
+                  x_rubricate_secret: Annotated[str | None, Header(max_length=1000)] = None) -> None:
+    """The shared secret is checked before the payload is looked at."""
     if not settings.webhook_secret:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "webhooks are not configured: set "
                             "RUBRICATE_WEBHOOK_SECRET; `rubricate review pull` works without them")
-    if not x_rubricate_secret or not hmac.compare_digest(x_rubricate_secret, settings.webhook_secret):
+    if not x_rubricate_secret or not hmac.compare_digest(x_rubricate_secret.encode(),
+                                                         settings.webhook_secret.encode()):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or missing X-Rubricate-Secret header")
-    action = str(payload.get("action", ""))
-    annotation, task, project = payload.get("annotation"), payload.get("task"), payload.get("project") or {}
-    if action not in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED") or not annotation or not task:
+
+
+@router.post("/webhook", response_model=WebhookResult, summary="Label Studio webhook (annotation events)",
+             dependencies=[Depends(_check_secret)], responses=errors(422))
+def label_studio_webhook(payload: WebhookPayload, store: StoreDep) -> WebhookResult:
+    """Store the reviewer's decisions of an ANNOTATION_CREATED/UPDATED event; other events are acknowledged."""
+    from labeling.sync import PullResult, ingest_task
+
+    action = payload.action
+    annotation, task = payload.annotation, payload.task
+    if action not in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED") or annotation is None or task is None:
         return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
-    title = str(project.get("title", ""))
+    title = payload.project.title if payload.project else ""
     rubric_id, _, version = title.removeprefix("rubricate ").partition("@")
     rubric = store.get_rubric(rubric_id, version) if version else None
     if rubric is None:
         log.warning("webhook for project %r, which is not a rubricate project; ignored", title)
         return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
     result = PullResult()
-    ingest_task(store, rubric, {**task, "annotations": [annotation]}, result)
+    ingest_task(store, rubric, {**task.model_dump(exclude_none=True),
+                                "annotations": [annotation.model_dump(exclude_none=True)]}, result)
     return WebhookResult(action=action, stored=result.stored, unchanged=result.unchanged,
                          rejected=len(result.rejected))

@@ -55,6 +55,8 @@ class JudgeOptions(BaseModel):
     cache_dir: Path | None = Field(default=None, description="Where dequantised local models are cached.")
     rubric_version: str | None = Field(default=None, description="Rubric version a learned judge must match.")
     seed: int = 0
+    redact_pii: bool = Field(default=True, description="Hosted judges replace PII with placeholders before a call.")
+    pii_patterns: dict[str, str] = Field(default_factory=dict, description="Extra PII patterns, KIND → regex.")
 
 
 def unscored_all(

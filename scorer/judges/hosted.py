@@ -20,6 +20,7 @@ from typing import Any
 from prompts import load_prompt, render_transcript, unescape
 from scorer.judges._base import Judge, JudgeOptions, unscored_all
 from scorer.judges._hosted_parse import answer_logprobs, parse_reply
+from scorer.redact import Redactor, restore_judgement
 from scorer.settings import use_offline_hubs
 from scorer.types import Conversation, Criterion, Judgement
 
@@ -46,6 +47,7 @@ class HostedJudge(Judge):
         self.system = load_prompt("judge_system")
         self.batch = load_prompt("judge_batch")
         self.prompt_version = f"{self.system.version}+{self.batch.version}"
+        self.redactor = Redactor(self.options.pii_patterns) if self.options.redact_pii else None
 
     def messages(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[dict[str, str]]:
         """The chat messages sent for one conversation (exposed for inspection and tests)."""
@@ -84,6 +86,13 @@ class HostedJudge(Judge):
         raise AssertionError("unreachable")
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
+        """Redact PII (unless turned off), ask the model, and map placeholders in its quotes back."""
+        if self.redactor is None:
+            return self._judge(conversation, criteria)
+        redacted, redaction = self.redactor.redact(conversation)
+        return [restore_judgement(j, redaction) for j in self._judge(redacted, criteria)]
+
+    def _judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
         messages = self.messages(conversation, criteria)
         samples = self.options.samples
         temperature = self.options.temperature if samples == 1 else max(self.options.temperature, 0.7)
