@@ -58,7 +58,7 @@ def main() -> None:
     except RubricateError as exc:
         if debug:
             raise
-        err_console.print(Text.assemble(("error:", "bold red"), " ", printable(str(exc))))
+        err_console.print(Text.assemble(("error:", "bold red"), " ", printable(str(exc))), soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; everything finished before this point is stored")
