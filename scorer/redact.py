@@ -64,10 +64,40 @@ def _regex(pattern: re.Pattern[str], kind: str, valid: Callable[[str], bool] | N
     return find
 
 
-def _phones(text: str) -> Iterator[Span]:
+_PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d \t().\-/]{5,}\d")
+"""A run of digits and phone separators long enough to be a phone number (7+ characters)."""
+
+
+def _is_phone(candidate: str) -> bool:
     for region in _PHONE_REGIONS:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            yield match.start, match.end, "PHONE"
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(candidate, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def _phones(text: str) -> Iterator[Span]:
+    """Valid phone numbers: each candidate run is parsed whole (cheap); a run that is not one number (two numbers
+    side by side, a number and an id) goes through the phonenumbers matcher, on that run only."""
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        if _is_phone(candidate.group()):
+            yield candidate.start(), candidate.end(), "PHONE"
+            continue
+        for region in _PHONE_REGIONS:
+            for match in phonenumbers.PhoneNumberMatcher(candidate.group(), region,
+                                                         leniency=phonenumbers.Leniency.VALID):
+                yield candidate.start() + match.start, candidate.start() + match.end, "PHONE"
+
+
+def _non_overlapping(found: list[tuple[int, int, int, str]]) -> list[Span]:
+    """Earliest first; at the same start the higher priority (lower number), then the longer span."""
+    chosen: list[Span] = []
+    for start, end, _, kind in sorted(found, key=lambda s: (s[0], s[2], -(s[1] - s[0]))):
+        if not chosen or start >= chosen[-1][1]:
+            chosen.append((start, end, kind))
+    return chosen
 
 
 def _safe(check: Callable[[str], bool]) -> Callable[[str], bool]:
@@ -87,7 +117,6 @@ _DETECTORS: tuple[Callable[[str], Iterator[Span]], ...] = (
     _regex(_CARD, "CARD", _safe(lambda v: 13 <= len(_digits(v)) <= 19 and luhn.is_valid(_digits(v)))),
     _regex(_BG_EGN, "BG_EGN", _safe(egn.is_valid)),
     _regex(_CVV, "CVV", group=1),
-    _phones,
 )
 PII_KINDS = ("EMAIL", "PHONE", "CARD", "CVV", "IBAN", "CN_ID", "RO_CNP", "BG_EGN")
 """The kinds detected without configuration; user patterns add their own."""
@@ -132,17 +161,18 @@ class Redactor:
             self.user.append(_regex(compiled, name))
 
     def spans(self, text: str) -> list[Span]:
-        """Non-overlapping PII spans in ``text``: user patterns first, then the built-ins in order; longer wins."""
+        """Non-overlapping PII spans in ``text``: user patterns first, then the built-ins in order; longer wins.
+        Phone numbers are looked for last, in the text with everything already found masked out (the cheap
+        detectors run first, and a card or id is never also read as a phone number)."""
         found: list[tuple[int, int, int, str]] = []
         for priority, detect in enumerate([*self.user, *_DETECTORS]):
             found += [(start, end, priority, kind) for start, end, kind in detect(text) if end > start]
-        found.sort(key=lambda s: (s[0], s[2], -(s[1] - s[0])))
-        chosen: list[Span] = []
-        for start, end, _, kind in found:
-            if chosen and start < chosen[-1][1]:
-                continue
-            chosen.append((start, end, kind))
-        return chosen
+        chosen = _non_overlapping(found)
+        masked = list(text)
+        for start, end, _ in chosen:
+            masked[start:end] = "x" * (end - start)
+        phones = [(start, end, len(self.user) + len(_DETECTORS), kind) for start, end, kind in _phones("".join(masked))]
+        return _non_overlapping(found + phones) if phones else chosen
 
     def redact(self, conversation: Conversation) -> tuple[Conversation, Redaction]:
         """The conversation with PII replaced by stable placeholders, and the local mapping back."""
