@@ -62,6 +62,8 @@ def test_recursive_alias_and_limits_from_settings() -> None:
     ("guidance", "true", "'guidance' must be text, not true/false"),
     ("weight", ".inf", "'weight' must be a finite number ≥ 0"),
     ("weight", ".nan", "'weight' must be a finite number ≥ 0"),
+    ("weight", "1e400", "'weight' must be a finite number ≥ 0"),
+    ("weight", "1.0e+400", "'weight' must be a finite number ≥ 0"),
     ("weight", "-1", "'weight' must be a finite number ≥ 0"),
     ("weight", "'2'", "'weight' must be a finite number ≥ 0"),
     ("weight", "true", "'weight' must be a finite number ≥ 0"),
