@@ -64,7 +64,7 @@ def score(
         console.print("PII redaction [bold]on[/]: emails, phone numbers, cards, IBANs and national ids are replaced "
                       "by placeholders before the hosted call (--no-redact-pii to send them)" if redact else
                       "[bold yellow]PII redaction off[/]: transcripts go to the hosted model verbatim")
-    with console.status(f"loading judge {judge_spec} …"):
+    with console.status(f"loading judge {escape(judge_spec)} …"):
         the_judge = get_judge(judge_spec, options)
     store = None if no_store else open_store(settings)
     if store is not None:
