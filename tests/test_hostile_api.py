@@ -5,6 +5,7 @@ are accepted; every response carries the security headers."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from scorer.settings import Settings
 from tests._api_fixtures import RUBRIC_YAML, Api, conversation, make_settings, open_api
 from tests.test_hostile_rubric import bomb
 
@@ -138,3 +140,29 @@ def test_webhook_payload_is_validated(api: Api) -> None:
         "action": "ANNOTATION_CREATED", "annotation": {"id": 1, "result": []}, "task": {"id": 1, "data": {}},
         "project": {"title": "not ours"}})
     assert ok.status_code == 200 and ok.json()["stored"] == 0
+
+
+
+class _ThreadNotingSettings(Settings):
+    """Settings that note which thread reads which limit (a fake, no patching): the route reads the size limit on
+    the event loop first; only the parser reads the YAML node limit."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("max_rubric_bytes", "yaml_max_nodes"):
+            object.__getattribute__(self, "__pydantic_private__")["seen"].append(
+                (name, threading.get_ident()))
+        return super().__getattribute__(name)
+
+
+def test_rubric_parsing_runs_off_the_event_loop(tmp_path: Path) -> None:
+    base = make_settings(tmp_path)
+    settings = _ThreadNotingSettings(_env_file=None, **base.model_dump())  # type: ignore[call-arg]
+    object.__setattr__(settings, "__pydantic_private__", {"seen": []})
+    with open_api(settings) as running:
+        seen = settings.__pydantic_private__["seen"]  # type: ignore[index]
+        seen.clear()
+        running.add_rubric(RUBRIC_YAML.replace("id: svc", "id: loop"))
+        assert seen and seen[0][0] == "max_rubric_bytes", seen  # the route's size check, on the event loop
+        loop_thread = seen[0][1]
+        parser_threads = {thread for name, thread in seen if name == "yaml_max_nodes"}
+        assert parser_threads and loop_thread not in parser_threads, "the rubric was parsed on the event loop"
