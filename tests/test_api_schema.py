@@ -5,6 +5,7 @@ code, content type, headers, body) conforms to the document. A stateful run foll
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from schemathesis import GenerationMode, checks
 
 from api.main import create_app
@@ -89,11 +91,21 @@ def test_stateful_links_give_no_server_error(schema: Any, running: Api) -> None:
             except Exception as exc:
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {str(exc)[:800]}")
 
-    # the app keeps its state between scenarios, so a replay may draw differently: generate only, never replay
-    Machine.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
-                                  phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+    # The app keeps its state between scenarios (a rubric stored once answers 200, not 201, the next time; scoring
+    # runs meanwhile), so Hypothesis may find that a scenario drew differently than an earlier one with the same
+    # start and stop with Flaky; schemathesis's own runner restarts then, and so do we. Runs go on (at most 6) until
+    # a link has been followed to a stored rubric: random ids are 404, only a value taken from an earlier response
+    # finds one. Every response is recorded and checked as it arrives, so a restart hides nothing.
+    def linked() -> bool:
+        return any(m == "GET" and p == "/v1/rubrics/{rubric_id}" and status == 200 for m, p, status in seen)
+
+    for _ in range(6):
+        with contextlib.suppress(Flaky):
+            Machine.run(settings=settings(max_examples=25, stateful_step_count=6, deadline=None, database=None,
+                                          phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+        if linked():
+            break
+    assert len(seen) >= 25, len(seen)
     assert not [s for s in seen if s[2] >= 500], [s for s in seen if s[2] >= 500]
     assert not failures, "\n".join(failures[:5])
-    followed = {(m, p) for m, p, status in seen if status < 400}
-    assert ("POST", "/v1/rubrics") in followed
-    assert ("GET", "/v1/rubrics/{rubric_id}") in followed, sorted(set(seen))[:20]
+    assert linked(), sorted(set(seen))[:30]
