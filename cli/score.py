@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 from cli._show import print_records, print_summary
+from cli.importing import AgentSpeakerOption, AgentValues, BotValues, ColumnsOption, CustomerValues, FormatOption
+from cli.importing import read_for_scoring
 from scorer.io import read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record
@@ -25,7 +27,7 @@ _DEFAULT = JudgeOptions.model_fields  # flags left unset keep the judge options'
 
 
 def score(
-    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line) or a JSON array.")],
+    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line), a JSON array, or --format.")],
     rubric: RubricOption,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON result per line here.")] = None,
     judge: JudgeOption = None,
@@ -37,6 +39,12 @@ def score(
     no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
+    input_format: FormatOption = "jsonl",
+    columns: ColumnsOption = None,
+    agent_values: AgentValues = None,
+    customer_values: CustomerValues = None,
+    bot_values: BotValues = None,
+    agent_speaker: AgentSpeakerOption = None,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
@@ -58,7 +66,9 @@ def score(
         console.print(f"[yellow]{escape(cid)}[/] changed since it was calibrated: every answer goes to review until "
                       "`rubricate calibrate` re-validates it")
     policy = plan.policy
-    records = list(read_conversations(input))
+    records = list(read_conversations(input) if input_format == "jsonl" else read_for_scoring(
+        input_format, input, columns=columns, agent_values=agent_values, customer_values=customer_values,
+        bot_values=bot_values, agent_speaker=agent_speaker))
     summary = BatchSummary()
     sink = out.open("w", encoding="utf-8") if out else None
     progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

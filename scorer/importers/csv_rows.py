@@ -1,0 +1,192 @@
+"""One row per message CSV (spreadsheet and BI exports) → conversations.
+
+Rows are grouped by ``conversation_id`` wherever they are in the file and ordered by ``timestamp`` (stable: rows
+with the same time, or without one, keep their file order). To do that in bounded memory the rows are spilled to
+a temporary SQLite file and read back grouped, so a 1 GB file needs no more memory than a small one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scorer._errors import ConversationError
+from scorer.importers._base import ImportItem, Skipped, Source, build_conversation, open_source, source_name
+from scorer.importers._csv_setup import FIELDS, REQUIRED, CsvOptions, open_text
+from scorer.importers._text import parse_time
+
+__all__ = ["CsvOptions", "read_csv"]
+
+CHANNELS = {"chat": "chat", "email": "email", "mail": "email", "call": "call", "phone": "call", "voice": "call",
+            "messaging": "chat", "sms": "chat", "whatsapp": "chat", "other": "other"}
+CONVERSATION_FIELDS = ("team", "channel", "language", "csat", "tags")
+_TAG_SPLIT = re.compile(r"[,;|]")
+_BATCH = 5000
+
+
+def _columns(header: list[str], options: CsvOptions, name: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Positions of the known fields and of the extra columns (kept in metadata)."""
+    positions = {h.strip().lower(): i for i, h in enumerate(header)}
+    fields: dict[str, int] = {}
+    for f in FIELDS:
+        column = options.columns.get(f, f).strip().lower()
+        if column in positions:
+            fields[f] = positions[column]
+    missing = [f for f in REQUIRED if f not in fields]
+    if missing:
+        wanted = ", ".join(f"{f} (column {options.columns.get(f, f)!r})" for f in missing)
+        raise ConversationError(f"{name}: no column for {wanted}; the file has {', '.join(map(repr, header))}. "
+                                "Map them with --columns, e.g. --columns conversation_id=ticket,text=body")
+    used = set(fields.values())
+    extras = {h.strip(): i for i, h in enumerate(header) if i not in used and h.strip()}
+    return fields, extras
+
+
+def _spill(rows: Iterator[list[str]], reader: Any, name: str, options: CsvOptions, db: sqlite3.Connection,
+           fields: dict[str, int], width: int) -> Iterator[Skipped]:
+    """Pass 1: check each row and store the good ones; yield a :class:`Skipped` for each bad one."""
+    speakers = options.speaker_map()
+    known = ", ".join(f"{s}: {'/'.join(v)}" for s, v in options.speaker_values.items())
+    batch: list[tuple[Any, ...]] = []
+    line = reader.line_num
+    for row in rows:
+        start, line = line + 1, reader.line_num
+        where = f"{name}:{start}"
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > width:
+            yield Skipped(where, f"the row has {len(row)} fields, the header {width}: an unquoted delimiter in a "
+                                 "field?")
+            continue
+        cells = row + [""] * (width - len(row))
+        cid = cells[fields["conversation_id"]].strip()
+        if not cid:
+            yield Skipped(where, "the row has no conversation_id")
+            continue
+        raw_speaker = cells[fields["speaker"]].strip()
+        speaker = speakers.get(raw_speaker.lower())
+        if speaker is None:
+            yield Skipped(where, f"speaker {raw_speaker!r} is not a known value ({known}); map it with "
+                                 "--agent-values/--customer-values/--bot-values", cid)
+            continue
+        if not cells[fields["text"]].strip():
+            yield Skipped(where, "the message is empty", cid)
+            continue
+        try:
+            when = parse_time(cells[fields["timestamp"]]) if "timestamp" in fields else None
+        except ValueError as exc:
+            yield Skipped(where, f"timestamp: {exc}", cid)
+            continue
+        batch.append((cid, start, when.timestamp() if when else None, when.isoformat() if when else None,
+                      speaker, json.dumps(cells, ensure_ascii=False)))
+        if len(batch) >= _BATCH:
+            db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
+            batch.clear()
+    if batch:
+        db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
+
+
+def _first(values: list[str]) -> str | None:
+    return next((v for v in values if v.strip()), None)
+
+
+def _assemble(cid: str, rows: list[tuple[Any, ...]], fields: dict[str, int], extras: dict[str, int],
+              location: str) -> ImportItem:
+    """Build one conversation from its rows (line, epoch, iso time, speaker, cells), ordered by time."""
+    last = float("-inf")
+    keyed = []
+    for row in rows:  # a row without a time stays right after the row before it
+        last = row[1] if row[1] is not None else last
+        keyed.append((last, row))
+    keyed.sort(key=lambda k: k[0])  # stable
+    ordered = [row for _, row in keyed]
+    cells = [json.loads(row[4]) for row in ordered]
+
+    def column(f: str, agent_only: bool = False) -> list[str]:
+        if f not in fields:
+            return []
+        return [c[fields[f]] for c, r in zip(cells, ordered, strict=True) if not agent_only or r[3] == "agent"]
+
+    turns = [{"speaker": r[3], "text": c[fields["text"]], "timestamp": r[2],
+              "agent_id": (c[fields["agent_id"]].strip() or None) if "agent_id" in fields and r[3] == "agent"
+              else None} for c, r in zip(cells, ordered, strict=True)]
+    metadata: dict[str, Any] = {}
+    for header, index in extras.items():
+        values = [c[index] for c in cells]
+        distinct = {v for v in values if v.strip()}
+        if len(distinct) == 1:
+            metadata[header] = distinct.pop()
+        elif distinct:
+            metadata[header] = [v or None for v in values]  # one per turn
+    channel_raw = (_first(column("channel")) or "").strip()
+    channel = CHANNELS.get(channel_raw.lower(), "other") if channel_raw else "chat"
+    if channel_raw and channel_raw.lower() not in CHANNELS:
+        metadata["channel_raw"] = channel_raw
+    csat_raw = (_first(column("csat")) or "").strip()
+    try:
+        csat = float(csat_raw) if csat_raw else None
+    except ValueError:
+        csat = None
+        metadata["csat_raw"] = csat_raw
+    tags = _first(column("tags")) or ""
+    record = {
+        "id": cid, "channel": channel, "language": (_first(column("language")) or "").strip() or None,
+        "turns": turns, "agent_id": (_first(column("agent_id", agent_only=True)) or "").strip() or None,
+        "agent_name": (_first(column("agent_name", agent_only=True)) or "").strip() or None,
+        "team": (_first(column("team")) or "").strip() or None, "started_at": turns[0]["timestamp"],
+        "csat": csat, "tags": [t.strip() for t in _TAG_SPLIT.split(tags) if t.strip()], "metadata": metadata,
+    }
+    return build_conversation(record, location)
+
+
+def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: str | Path | None = None
+             ) -> Iterator[ImportItem]:
+    """Yield the conversations of a message-per-row CSV (in order of first appearance) and a :class:`Skipped`
+    for every row left out, with its line number. Raises :class:`ConversationError` when the file cannot be
+    read at all (missing columns, wrong encoding)."""
+    options = options or CsvOptions()
+    name = source_name(source)
+    with open_source(source) as handle, tempfile.TemporaryDirectory(dir=spill_dir, prefix="rubricate-csv-") as tmp:
+        text, delimiter, encoding = open_text(handle, name, options)
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ConversationError(f"{name}: the file is empty") from None
+        fields, extras = _columns(header, options, name)
+        db = sqlite3.connect(Path(tmp) / "rows.sqlite")
+        try:
+            db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;"
+                             "CREATE TABLE rows (conv TEXT, line INTEGER, epoch REAL, iso TEXT, speaker TEXT,"
+                             " cells TEXT)")
+            try:
+                yield from _spill(reader, reader, name, options, db, fields, len(header))
+            except UnicodeDecodeError as exc:
+                raise ConversationError(f"{name}: not {encoding} after line {reader.line_num} ({exc.reason}); "
+                                        "give --encoding (e.g. cp1252) or convert the file to UTF-8") from exc
+            except csv.Error as exc:
+                raise ConversationError(f"{name}:{reader.line_num}: {exc}") from exc
+            db.commit()
+            db.execute("CREATE INDEX rows_conv ON rows (conv, line)")
+            query = ("SELECT r.conv, r.line, r.epoch, r.iso, r.speaker, r.cells FROM rows r JOIN "
+                     "(SELECT conv, MIN(line) AS first FROM rows GROUP BY conv) f ON r.conv = f.conv "
+                     "ORDER BY f.first, r.line")
+            current: str | None = None
+            group: list[tuple[Any, ...]] = []
+            for conv, line, epoch, iso, speaker, cells in db.execute(query):
+                if conv != current and group:
+                    yield _assemble(current or "", group, fields, extras, f"{name}:{group[0][0]}")
+                    group = []
+                current = conv
+                group.append((line, epoch, iso, speaker, cells))
+            if group:
+                yield _assemble(current or "", group, fields, extras, f"{name}:{group[0][0]}")
+        finally:
+            db.close()
+            text.detach()
