@@ -13,7 +13,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from cli._common import console, err_console
 from scorer._errors import ConversationError
@@ -60,7 +60,7 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="Exit with 1 when a
 
 
 @contextmanager
-def _progress_file(path: Path, label: str) -> Iterator[tuple[BinaryIO, Progress, int]]:
+def _progress_file(path: Path, label: str) -> Iterator[tuple[BinaryIO, Progress, TaskID]]:
     """The file opened for reading behind a progress bar that follows the bytes read."""
     try:
         size = path.stat().st_size
@@ -70,11 +70,11 @@ def _progress_file(path: Path, label: str) -> Iterator[tuple[BinaryIO, Progress,
                         TextColumn("{task.fields[done]}"), console=err_console, transient=False)
     with progress, path.open("rb") as raw:
         task = progress.add_task(label, total=size, done="")
-        handle = io.BufferedReader(progress.wrap_file(raw, total=size, task_id=task))  # type: ignore[arg-type]
+        handle = io.BufferedReader(progress.wrap_file(raw, total=size, task_id=task))  # type: ignore[type-var,arg-type]
         yield handle, progress, task
 
 
-def _write(items: Iterator[ImportItem], out: Path | None, progress: Progress, task: int) -> ImportReport:
+def _write(items: Iterator[ImportItem], out: Path | None, progress: Progress, task: TaskID) -> ImportReport:
     """Write conversations as JSONL (to a temporary file renamed at the end) and report skips as they come."""
     report = ImportReport()
     partial = out.with_name(out.name + ".partial") if out else None

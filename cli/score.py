@@ -12,8 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 from cli._show import print_records, print_summary
-from cli.importing import AgentSpeakerOption, AgentValues, BotValues, ColumnsOption, CustomerValues, FormatOption
-from cli.importing import read_for_scoring
+from cli.importing import (
+    AgentSpeakerOption,
+    AgentValues,
+    BotValues,
+    ColumnsOption,
+    CustomerValues,
+    FormatOption,
+    read_for_scoring,
+)
 from scorer.io import read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.output import card_to_record

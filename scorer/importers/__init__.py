@@ -75,6 +75,7 @@ def read_format(name: str, source: Source, *, csv: CsvOptions | None = None, spe
     """Read ``source`` as format ``name``, passing each reader the options of its kind."""
     reader = get_importer(name)
     kind = FORMATS[name].options
-    arguments: dict[str, Any] = {"csv": {"options": csv}, "speech": {"options": speech},
-                                 "helpdesk": {"include_notes": include_notes}}[kind]
+    by_kind: dict[str, dict[str, Any]] = {"csv": {"options": csv}, "speech": {"options": speech},
+                                          "helpdesk": {"include_notes": include_notes}}
+    arguments = by_kind[kind]
     return reader(source, **arguments)

@@ -78,7 +78,7 @@ def open_source(source: Source) -> Iterator[BinaryIO]:
         yield io.BytesIO(source)
     elif isinstance(source, str | Path):
         try:
-            handle = Path(source).open("rb")
+            handle = Path(source).open("rb")  # noqa: SIM115 - closed by the with below
         except FileNotFoundError as exc:
             raise ConversationError(f"{source}: no such file") from exc
         except IsADirectoryError as exc:

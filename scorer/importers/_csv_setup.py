@@ -103,8 +103,8 @@ def open_text(handle: BinaryIO, name: str, options: CsvOptions) -> tuple[io.Text
         return text, options.delimiter, encoding
     try:
         sample = text.read(64 * 1024)
-    except UnicodeDecodeError as exc:
-        raise ConversationError(f"{name}: not {encoding} ({exc.reason}); give --encoding (e.g. cp1252) "
+    except UnicodeError as exc:
+        raise ConversationError(f"{name}: not {encoding} ({exc}); give --encoding (e.g. cp1252) "
                                 "or convert the file to UTF-8") from exc
     text.seek(0)
     if not sample.strip():

@@ -30,7 +30,7 @@ def _first_byte(handle: BinaryIO) -> bytes:
 def _array(handle: BinaryIO, prefix: str, name: str) -> Iterator[Record | Skipped]:
     index = -1
     try:
-        for index, record in enumerate(ijson.items(handle, prefix, use_float=True)):  # noqa: B007
+        for index, record in enumerate(ijson.items(handle, prefix, use_float=True)):
             yield f"{name} record {index}", record
     except ijson.JSONError as exc:
         yield Skipped(f"{name} after record {index}", f"the JSON breaks off here ({exc}); the rest is not read")
@@ -47,6 +47,9 @@ def _lines(handle: BinaryIO, collection: str, name: str) -> Iterator[Record | Sk
             record = json.loads(raw.decode("utf-8-sig"))
         except json.JSONDecodeError as exc:
             yield Skipped(location, f"not a JSON record: {exc.msg} at character {exc.pos + 1}")
+            continue
+        except RecursionError:
+            yield Skipped(location, "the record is nested too deeply")
             continue
         except UnicodeDecodeError as exc:
             yield Skipped(location, f"not UTF-8 ({exc.reason} at byte {exc.start})")
@@ -89,8 +92,8 @@ def iter_records(handle: BinaryIO, name: str, collection: str) -> Iterator[Recor
         handle.seek(start)
         try:
             yield name, json.loads(handle.read().decode("utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            yield Skipped(name, f"not valid JSON: {exc}")
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            yield Skipped(name, f"not valid JSON: {exc or 'nested too deeply'}")
 
 
 def read_side_list(handle: BinaryIO, key: str) -> list[Any]:

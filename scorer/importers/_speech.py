@@ -70,7 +70,7 @@ def segments_to_conversation(segments: Sequence[Segment], options: SpeechOptions
     """Merge segments into turns and yield the conversation (or a :class:`Skipped` saying why there is none)."""
     cid = options.conversation_id
     if not cid:
-        yield Skipped(location, "no conversation id: give --id")
+        yield Skipped(location, "no conversation id: give one (--id on the command line, ?id= in the API)")
         return
     if not segments:
         yield Skipped(location, "the transcript has no usable segments", cid)

@@ -110,5 +110,6 @@ def parse_time(value: object) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text[:40]!r} is not an ISO 8601 time (e.g. 2024-05-01T09:30:00Z) or Unix seconds")
+        raise ValueError(
+            f"{text[:40]!r} is not an ISO 8601 time (e.g. 2024-05-01T09:30:00Z) or Unix seconds") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -28,6 +28,8 @@ CHANNELS = {"chat": "chat", "email": "email", "mail": "email", "call": "call", "
 CONVERSATION_FIELDS = ("team", "channel", "language", "csat", "tags")
 _TAG_SPLIT = re.compile(r"[,;|]")
 _BATCH = 5000
+FIELD_LIMIT = 64 * 1024 * 1024
+"""The longest field read (the csv module's default, 128 KiB, is short for long email bodies)."""
 
 
 def _columns(header: list[str], options: CsvOptions, name: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -152,6 +154,7 @@ def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: st
     read at all (missing columns, wrong encoding)."""
     options = options or CsvOptions()
     name = source_name(source)
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     with open_source(source) as handle, tempfile.TemporaryDirectory(dir=spill_dir, prefix="rubricate-csv-") as tmp:
         text, delimiter, encoding = open_text(handle, name, options)
         reader = csv.reader(text, delimiter=delimiter)
@@ -159,6 +162,8 @@ def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: st
             header = next(reader)
         except StopIteration:
             raise ConversationError(f"{name}: the file is empty") from None
+        except (csv.Error, UnicodeError) as exc:
+            raise ConversationError(f"{name}: the header line cannot be read ({exc})") from exc
         fields, extras = _columns(header, options, name)
         db = sqlite3.connect(Path(tmp) / "rows.sqlite")
         try:
@@ -167,8 +172,8 @@ def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: st
                              " cells TEXT)")
             try:
                 yield from _spill(reader, reader, name, options, db, fields, len(header))
-            except UnicodeDecodeError as exc:
-                raise ConversationError(f"{name}: not {encoding} after line {reader.line_num} ({exc.reason}); "
+            except UnicodeError as exc:
+                raise ConversationError(f"{name}: not {encoding} after line {reader.line_num} ({exc}); "
                                         "give --encoding (e.g. cp1252) or convert the file to UTF-8") from exc
             except csv.Error as exc:
                 raise ConversationError(f"{name}:{reader.line_num}: {exc}") from exc

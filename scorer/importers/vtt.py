@@ -26,11 +26,12 @@ def read_webvtt(source: Source, options: SpeechOptions | None = None) -> Iterato
         try:
             text = handle.read().decode("utf-8-sig")
             captions = webvtt.from_buffer(io.StringIO(text))
-        except (UnicodeDecodeError, MalformedFileError) as exc:
+        except (UnicodeError, MalformedFileError, ValueError, IndexError) as exc:  # what the parser raises
             yield Skipped(name, f"not a WebVTT file: {exc}", options.conversation_id)
             return
     segments: list[Segment] = []
-    for index, cue in enumerate(captions):
+    cues: list[webvtt.Caption] = list(captions)  # type: ignore[call-overload]
+    for index, cue in enumerate(cues):
         where = f"{name} cue {cue.identifier or index + 1} ({cue.start})"
         words = " ".join(line.strip() for line in cue.text.splitlines() if line.strip())
         if not words:

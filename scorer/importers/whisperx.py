@@ -13,6 +13,8 @@ from scorer.importers._speech import Segment, SpeechOptions, segments_to_convers
 
 __all__ = ["read_whisperx"]
 
+MAX_S = 10**7  # seconds (about 115 days): longer offsets are not a call's
+
 
 def _segments(data: Any, name: str, cid: str | None) -> Iterator[Segment | Skipped]:
     raw = data.get("segments") if isinstance(data, dict) else data
@@ -28,8 +30,9 @@ def _segments(data: Any, name: str, cid: str | None) -> Iterator[Segment | Skipp
         start, end = item.get("start"), item.get("end")
         if not text:
             yield Skipped(where, "the segment has no text", cid)
-        elif not isinstance(start, int | float) or not isinstance(end, int | float) or end < start:
-            yield Skipped(where, f"start/end must be seconds with end ≥ start (got {start!r}, {end!r})", cid)
+        elif not isinstance(start, int | float) or not isinstance(end, int | float) or not 0 <= start <= end < MAX_S:
+            yield Skipped(where, f"start and end must be seconds into the call, 0 ≤ start ≤ end (got {start!r}, "
+                                 f"{end!r})", cid)
         elif not item.get("speaker"):
             yield Skipped(where, f"the segment at {start:.2f} s has no speaker label (diarization left it "
                                  f"unassigned): {text[:60]!r}", cid)
@@ -46,7 +49,7 @@ def read_whisperx(source: Source, options: SpeechOptions | None = None) -> Itera
     with open_source(source) as handle:
         try:
             data = json.loads(handle.read().decode("utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             yield Skipped(name, f"not a JSON transcript: {exc}", options.conversation_id)
             return
     segments: list[Segment] = []
