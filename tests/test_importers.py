@@ -132,11 +132,11 @@ def test_csv_out_of_order_rows_grouped_and_stably_sorted(tmp_path: Path) -> None
     path = tmp_path / "shuffled.csv"
     path.write_text("\n".join(lines) + "\n")
     conversations = [c for c in read_format("csv", path) if isinstance(c, Conversation)]
-    assert [c.id for c in conversations] == ["c2", "c1", "c0"]  # order of first appearance
+    assert [c.id for c in conversations] == ["c0", "c1", "c2"]  # in order of their ids
     for c in conversations:
         times = [t.timestamp for t in c.turns if t.timestamp]
         assert times == sorted(times)
-    c0 = conversations[2]
+    c0 = conversations[0]
     assert len(c0.turns) == 21 and [t.text for t in c0.turns[:3]] == ["m0", c0.turns[1].text, "m3"]
     assert c0.turns[1].text.startswith("no time")  # file order: it came right after m0
     same = tmp_path / "ties.csv"

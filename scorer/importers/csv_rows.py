@@ -2,7 +2,8 @@
 
 Rows are grouped by ``conversation_id`` wherever they are in the file and ordered by ``timestamp`` (stable: rows
 with the same time, or without one, keep their file order). To do that in bounded memory the rows are spilled to
-a temporary SQLite file and read back grouped, so a 1 GB file needs no more memory than a small one.
+a temporary SQLite file keyed by (conversation_id, line) and read back grouped, so a 1 GB file needs no more
+memory than a small one; the conversations come out in order of their ids.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CHANNELS = {"chat": "chat", "email": "email", "mail": "email", "call": "call", "
 CONVERSATION_FIELDS = ("team", "channel", "language", "csat", "tags")
 _TAG_SPLIT = re.compile(r"[,;|]")
 _BATCH = 5000
+_SEP = "\x1f"
 FIELD_LIMIT = 64 * 1024 * 1024
 """The longest field read (the csv module's default, 128 KiB, is short for long email bodies)."""
 
@@ -86,12 +88,22 @@ def _spill(rows: Iterator[list[str]], reader: Any, name: str, options: CsvOption
             yield Skipped(where, f"timestamp: {exc}", cid)
             continue
         batch.append((cid, start, when.timestamp() if when else None, when.isoformat() if when else None,
-                      speaker, json.dumps(cells, ensure_ascii=False)))
+                      speaker, _pack(cells)))
         if len(batch) >= _BATCH:
             db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
             batch.clear()
     if batch:
         db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
+
+
+def _pack(cells: list[str]) -> str:
+    """Cells as one string: joined by the unit separator, or JSON (marked by a leading NUL) when a cell has one."""
+    joined = _SEP.join(cells)
+    return joined if joined.count(_SEP) == len(cells) - 1 else "\0" + json.dumps(cells, ensure_ascii=False)
+
+
+def _unpack(packed: str) -> list[str]:
+    return json.loads(packed[1:]) if packed.startswith("\0") else packed.split(_SEP)  # type: ignore[no-any-return]
 
 
 def _first(values: list[str]) -> str | None:
@@ -108,7 +120,7 @@ def _assemble(cid: str, rows: list[tuple[Any, ...]], fields: dict[str, int], ext
         keyed.append((last, row))
     keyed.sort(key=lambda k: k[0])  # stable
     ordered = [row for _, row in keyed]
-    cells = [json.loads(row[4]) for row in ordered]
+    cells = [_unpack(row[4]) for row in ordered]
 
     def column(f: str, agent_only: bool = False) -> list[str]:
         if f not in fields:
@@ -149,7 +161,7 @@ def _assemble(cid: str, rows: list[tuple[Any, ...]], fields: dict[str, int], ext
 
 def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: str | Path | None = None
              ) -> Iterator[ImportItem]:
-    """Yield the conversations of a message-per-row CSV (in order of first appearance) and a :class:`Skipped`
+    """Yield the conversations of a message-per-row CSV (in order of their ids) and a :class:`Skipped`
     for every row left out, with its line number. Raises :class:`ConversationError` when the file cannot be
     read at all (missing columns, wrong encoding)."""
     options = options or CsvOptions()
@@ -169,7 +181,7 @@ def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: st
         try:
             db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;"
                              "CREATE TABLE rows (conv TEXT, line INTEGER, epoch REAL, iso TEXT, speaker TEXT,"
-                             " cells TEXT)")
+                             " cells TEXT, PRIMARY KEY (conv, line)) WITHOUT ROWID")
             try:
                 yield from _spill(reader, reader, name, options, db, fields, len(header))
             except UnicodeError as exc:
@@ -178,10 +190,7 @@ def read_csv(source: Source, options: CsvOptions | None = None, *, spill_dir: st
             except csv.Error as exc:
                 raise ConversationError(f"{name}:{reader.line_num}: {exc}") from exc
             db.commit()
-            db.execute("CREATE INDEX rows_conv ON rows (conv, line)")
-            query = ("SELECT r.conv, r.line, r.epoch, r.iso, r.speaker, r.cells FROM rows r JOIN "
-                     "(SELECT conv, MIN(line) AS first FROM rows GROUP BY conv) f ON r.conv = f.conv "
-                     "ORDER BY f.first, r.line")
+            query = "SELECT conv, line, epoch, iso, speaker, cells FROM rows ORDER BY conv, line"
             current: str | None = None
             group: list[tuple[Any, ...]] = []
             for conv, line, epoch, iso, speaker, cells in db.execute(query):
