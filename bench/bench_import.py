@@ -80,7 +80,11 @@ def child_import(path: str, out: str) -> None:
             else:
                 conversations += 1
                 sink.write(conversation_line(item) + "\n")
-    print(json.dumps({"conversations": conversations, "skipped": skipped}))
+    print(json.dumps({"conversations": conversations, "skipped": skipped, "peak_rss_mib": _own_peak_mib()}))
+
+
+def _own_peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
 def child_parse(path: str) -> None:
@@ -88,18 +92,15 @@ def child_parse(path: str) -> None:
 
     with open(path, encoding="utf-8", newline="") as f:
         count = sum(1 for _ in csv.reader(f)) - 1
-    print(json.dumps({"rows": count}))
+    print(json.dumps({"rows": count, "peak_rss_mib": _own_peak_mib()}))
 
 
 def measure(args: list[str]) -> dict[str, object]:
-    """Run this script as a child with ``args``; wall time, the child's peak RSS and its JSON answer."""
+    """Run this script as a child with ``args``: wall time, and its JSON answer (with its own peak RSS)."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
-    return {"seconds": round(seconds, 2), "peak_rss_mib_so_far": round(peak_kib / 1024, 1),
-            **json.loads(done.stdout.strip().splitlines()[-1])}
+    return {"seconds": round(time.perf_counter() - start, 2), **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -112,15 +113,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=1024, help="size of the generated CSV in MiB (default 1024)")
     parser.add_argument("--keep", type=Path, help="keep the generated file here")
+    parser.add_argument("--tmp", type=Path, help="directory for the generated files (default: the system's)")
     args = parser.parse_args()
     results: dict[str, object] = {"mb": args.mb}
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-import-", dir=args.tmp) as tmp:
         big = args.keep or Path(tmp) / "big.csv"
         small = Path(tmp) / "small.csv"
         rows_small = generate(small, int(args.mb * 1024 * 1024 / 10))
         rows_big = generate(big, int(args.mb * 1024 * 1024))
         print(f"generated {big.stat().st_size / 2**20:.0f} MiB, {rows_big} rows; small: {rows_small} rows")
-        # peak RSS of RUSAGE_CHILDREN is a running maximum: measure the small file first, then the big one
         small_run = measure(["--child-import", str(small), str(Path(tmp) / "small.jsonl")])
         parse_run = measure(["--child-parse", str(big)])
         big_run = measure(["--child-import", str(big), str(Path(tmp) / "big.jsonl")])
@@ -130,8 +131,9 @@ def main() -> None:
         parse_rows_per_s=round(rows_big / float(parse_run["seconds"])),  # type: ignore[arg-type]
         import_vs_parse=round(float(big_run["seconds"]) / float(parse_run["seconds"]), 2),  # type: ignore[arg-type]
         conversations=big_run["conversations"], skipped=big_run["skipped"],
-        peak_rss_mib_small_import=small_run["peak_rss_mib_so_far"],
-        peak_rss_mib_big_import=big_run["peak_rss_mib_so_far"],
+        peak_rss_mib_small_import=small_run["peak_rss_mib"], peak_rss_mib_big_import=big_run["peak_rss_mib"],
+        peak_rss_mib_parse=parse_run["peak_rss_mib"], small_import_rows_per_s=round(
+            rows_small / float(small_run["seconds"])),  # type: ignore[arg-type]
         rows_small=rows_small,
     )
     print(json.dumps(results, indent=1))

@@ -197,3 +197,14 @@ def test_speech_agent_rules_and_merge_gap(tmp_path: Path) -> None:
     assert len(wide.turns) == 4  # the agent's three late segments merge when 10 s of silence is allowed
     with pytest.raises(ConversationError, match="SPEAKER_09 does not speak"):
         list(read_format("whisperx", path, speech=SpeechOptions(agent_speakers=("SPEAKER_09",))))
+
+
+def test_webvtt_cue_with_two_voices_and_character_references(tmp_path: Path) -> None:
+    path = tmp_path / "meet.vtt"
+    path.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.500\n<v Agent Sam>Thanks for calling Q&amp;A Ltd.</v>\n"
+                    "<v Caller>Hi <i>there</i>.\n\n00:00:04.000 --> 00:00:05.000\n<v Caller>It broke.\n"
+                    "Again.\n")
+    [call] = [c for c in read_format("webvtt", path) if isinstance(c, Conversation)]
+    assert [(t.speaker, t.text) for t in call.turns] == [
+        ("agent", "Thanks for calling Q&A Ltd."), ("customer", "Hi there. It broke. Again.")]
+    assert call.turns[1].end == datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)

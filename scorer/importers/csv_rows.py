@@ -57,43 +57,48 @@ def _spill(rows: Iterator[list[str]], reader: Any, name: str, options: CsvOption
     """Pass 1: check each row and store the good ones; yield a :class:`Skipped` for each bad one."""
     speakers = options.speaker_map()
     known = ", ".join(f"{s}: {'/'.join(v)}" for s, v in options.speaker_values.items())
+    id_at, speaker_at, text_at, time_at = (fields["conversation_id"], fields["speaker"], fields["text"],
+                                           fields.get("timestamp"))
+    insert = "INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)"
     batch: list[tuple[Any, ...]] = []
     line = reader.line_num
-    for row in rows:
+    for cells in rows:  # the loop runs once a row of a 1 GB file: locals only, locations made when needed
         start, line = line + 1, reader.line_num
-        where = f"{name}:{start}"
-        if not any(cell.strip() for cell in row):
+        if not "".join(cells).strip():
             continue
-        if len(row) > width:
-            yield Skipped(where, f"the row has {len(row)} fields, the header {width}: an unquoted delimiter in a "
-                                 "field?")
-            continue
-        cells = row + [""] * (width - len(row))
-        cid = cells[fields["conversation_id"]].strip()
+        if len(cells) != width:
+            if len(cells) > width:
+                yield Skipped(f"{name}:{start}", f"the row has {len(cells)} fields, the header {width}: an "
+                                                 "unquoted delimiter in a field?")
+                continue
+            cells += [""] * (width - len(cells))
+        cid = cells[id_at].strip()
         if not cid:
-            yield Skipped(where, "the row has no conversation_id")
+            yield Skipped(f"{name}:{start}", "the row has no conversation_id")
             continue
-        raw_speaker = cells[fields["speaker"]].strip()
-        speaker = speakers.get(raw_speaker.lower())
+        speaker = speakers.get(cells[speaker_at].strip().lower())
         if speaker is None:
-            yield Skipped(where, f"speaker {raw_speaker!r} is not a known value ({known}); map it with "
-                                 "--agent-values/--customer-values/--bot-values", cid)
+            yield Skipped(f"{name}:{start}", f"speaker {cells[speaker_at].strip()!r} is not a known value "
+                                             f"({known}); map it with --agent-values/--customer-values/--bot-values",
+                          cid)
             continue
-        if not cells[fields["text"]].strip():
-            yield Skipped(where, "the message is empty", cid)
+        if not cells[text_at].strip():
+            yield Skipped(f"{name}:{start}", "the message is empty", cid)
             continue
         try:
-            when = parse_time(cells[fields["timestamp"]]) if "timestamp" in fields else None
+            when = parse_time(cells[time_at]) if time_at is not None else None
         except ValueError as exc:
-            yield Skipped(where, f"timestamp: {exc}", cid)
+            yield Skipped(f"{name}:{start}", f"timestamp: {exc}", cid)
             continue
-        batch.append((cid, start, when.timestamp() if when else None, when.isoformat() if when else None,
-                      speaker, _pack(cells)))
+        if when is None:
+            batch.append((cid, start, None, None, speaker, _pack(cells)))
+        else:
+            batch.append((cid, start, when.timestamp(), when.isoformat(), speaker, _pack(cells)))
         if len(batch) >= _BATCH:
-            db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
+            db.executemany(insert, batch)
             batch.clear()
     if batch:
-        db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", batch)
+        db.executemany(insert, batch)
 
 
 def _pack(cells: list[str]) -> str:
@@ -106,10 +111,6 @@ def _unpack(packed: str) -> list[str]:
     return json.loads(packed[1:]) if packed.startswith("\0") else packed.split(_SEP)  # type: ignore[no-any-return]
 
 
-def _first(values: list[str]) -> str | None:
-    return next((v for v in values if v.strip()), None)
-
-
 def _assemble(cid: str, rows: list[tuple[Any, ...]], fields: dict[str, int], extras: dict[str, int],
               location: str) -> ImportItem:
     """Build one conversation from its rows (line, epoch, iso time, speaker, cells), ordered by time."""
@@ -119,42 +120,42 @@ def _assemble(cid: str, rows: list[tuple[Any, ...]], fields: dict[str, int], ext
         last = row[1] if row[1] is not None else last
         keyed.append((last, row))
     keyed.sort(key=lambda k: k[0])  # stable
-    ordered = [row for _, row in keyed]
-    cells = [_unpack(row[4]) for row in ordered]
-
-    def column(f: str, agent_only: bool = False) -> list[str]:
-        if f not in fields:
-            return []
-        return [c[fields[f]] for c, r in zip(cells, ordered, strict=True) if not agent_only or r[3] == "agent"]
-
-    turns = [{"speaker": r[3], "text": c[fields["text"]], "timestamp": r[2],
-              "agent_id": (c[fields["agent_id"]].strip() or None) if "agent_id" in fields and r[3] == "agent"
-              else None} for c, r in zip(cells, ordered, strict=True)]
+    text_at, agent_at = fields["text"], fields.get("agent_id")
+    first: dict[str, str] = {}  # the first non-empty value of each conversation-level field
+    turns: list[dict[str, Any]] = []
+    all_cells: list[list[str]] = []
+    for _, (_line, _epoch, iso, speaker, packed) in keyed:
+        cells = _unpack(packed)
+        all_cells.append(cells)
+        agent = speaker == "agent"
+        for f in CONVERSATION_FIELDS + (("agent_id", "agent_name") if agent else ()):
+            if f not in first and f in fields and cells[fields[f]].strip():
+                first[f] = cells[fields[f]].strip()
+        turns.append({"speaker": speaker, "text": cells[text_at], "timestamp": iso,
+                      "agent_id": (cells[agent_at].strip() or None) if agent and agent_at is not None else None})
     metadata: dict[str, Any] = {}
     for header, index in extras.items():
-        values = [c[index] for c in cells]
+        values = [c[index] for c in all_cells]
         distinct = {v for v in values if v.strip()}
         if len(distinct) == 1:
             metadata[header] = distinct.pop()
         elif distinct:
             metadata[header] = [v or None for v in values]  # one per turn
-    channel_raw = (_first(column("channel")) or "").strip()
+    channel_raw = first.get("channel", "")
     channel = CHANNELS.get(channel_raw.lower(), "other") if channel_raw else "chat"
     if channel_raw and channel_raw.lower() not in CHANNELS:
         metadata["channel_raw"] = channel_raw
-    csat_raw = (_first(column("csat")) or "").strip()
-    try:
-        csat = float(csat_raw) if csat_raw else None
-    except ValueError:
-        csat = None
-        metadata["csat_raw"] = csat_raw
-    tags = _first(column("tags")) or ""
+    csat: float | None = None
+    if "csat" in first:
+        try:
+            csat = float(first["csat"])
+        except ValueError:
+            metadata["csat_raw"] = first["csat"]
     record = {
-        "id": cid, "channel": channel, "language": (_first(column("language")) or "").strip() or None,
-        "turns": turns, "agent_id": (_first(column("agent_id", agent_only=True)) or "").strip() or None,
-        "agent_name": (_first(column("agent_name", agent_only=True)) or "").strip() or None,
-        "team": (_first(column("team")) or "").strip() or None, "started_at": turns[0]["timestamp"],
-        "csat": csat, "tags": [t.strip() for t in _TAG_SPLIT.split(tags) if t.strip()], "metadata": metadata,
+        "id": cid, "channel": channel, "language": first.get("language"), "turns": turns,
+        "agent_id": first.get("agent_id"), "agent_name": first.get("agent_name"), "team": first.get("team"),
+        "started_at": turns[0]["timestamp"], "csat": csat,
+        "tags": [t.strip() for t in _TAG_SPLIT.split(first.get("tags", "")) if t.strip()], "metadata": metadata,
     }
     return build_conversation(record, location)
 
