@@ -3,9 +3,11 @@ with every left-out record reported by position and reason."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,3 +210,32 @@ def test_webvtt_cue_with_two_voices_and_character_references(tmp_path: Path) -> 
     assert [(t.speaker, t.text) for t in call.turns] == [
         ("agent", "Thanks for calling Q&A Ltd."), ("customer", "Hi there. It broke. Again.")]
     assert call.turns[1].end == datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)
+
+
+class _Counting(io.BytesIO):
+    """A file that remembers the furthest byte read, to show a reader streams."""
+
+    furthest = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.furthest = max(self.furthest, self.tell())
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        n = super().readinto(buffer)
+        self.furthest = max(self.furthest, self.tell())
+        return n
+
+
+@pytest.mark.parametrize("shape", ["array", "lines"])
+def test_helpdesk_exports_are_streamed_not_loaded(shape: str) -> None:
+    ticket = json.loads((FIXTURES / "zendesk_tickets.json").read_text())["tickets"][1]
+    tickets = [{**ticket, "id": n} for n in range(2500)]
+    raw = "".join(json.dumps(t) + "\n" for t in tickets) if shape == "lines" else json.dumps(tickets, indent=1)
+    handle = _Counting(raw.encode())
+    items = read_format("zendesk", handle)
+    first = next(i for i in items if isinstance(i, Conversation))
+    assert first.id == "0"
+    assert len(raw) > 2_000_000 and handle.furthest <= 256 * 1024  # the first buffers only, not the file
+    assert sum(1 for i in items if isinstance(i, Conversation)) == 2499
