@@ -18,6 +18,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from cli._common import console, err_console
 from scorer._errors import ConversationError
 from scorer.importers import (
+    AGENT_RULES,
+    DEFAULT_AGENT_RULE,
     DEFAULT_MERGE_GAP,
     DEFAULT_SPEAKER_VALUES,
     FIELDS,
@@ -132,8 +134,8 @@ def csv_options(columns: str | None, agent_values: str | None, customer_values: 
 
 def speech_options(path: Path, agent_speaker: list[str] | None, agent_rule: str, conversation_id: str | None,
                    started_at: str | None, merge_gap: float) -> SpeechOptions:
-    if agent_rule not in ("greeting", "first"):
-        raise ConversationError(f"--agent-rule must be greeting or first, not {agent_rule!r}")
+    if agent_rule not in AGENT_RULES:
+        raise ConversationError(f"--agent-rule must be one of {', '.join(AGENT_RULES)}, not {agent_rule!r}")
     try:
         start: datetime | None = parse_time(started_at)
     except ValueError as exc:
@@ -149,7 +151,7 @@ def read_for_scoring(fmt: str, path: Path, *, columns: str | None = None, agent_
     if fmt not in FORMATS:
         raise ConversationError(f"unknown --format {fmt!r}; use jsonl or one of {', '.join(FORMATS)}")
     items = read_format(fmt, path, csv=csv_options(columns, agent_values, customer_values, bot_values),
-                        speech=speech_options(path, agent_speaker, "greeting", None, None, DEFAULT_MERGE_GAP))
+                        speech=speech_options(path, agent_speaker, DEFAULT_AGENT_RULE, None, None, DEFAULT_MERGE_GAP))
     for item in items:
         yield BadRecord(item.location, item.reason, item.conversation_id) if isinstance(item, Skipped) else item
 
@@ -195,7 +197,8 @@ def _speech(fmt: str, doc: str) -> None:
     def command(
         file: FileArg, out: OutOption = None, agent_speaker: AgentSpeakerOption = None,
         agent_rule: Annotated[str, typer.Option(
-            help="Without --agent-speaker: 'greeting' (who greets, else the first speaker) or 'first'.")] = "greeting",
+            help="Without --agent-speaker: 'greeting' (who greets, else the first speaker) or 'first'.")]
+        = DEFAULT_AGENT_RULE,
         conversation_id: Annotated[str | None, typer.Option("--id", help="Conversation id (default: file name).")]
         = None,
         started_at: Annotated[str | None, typer.Option(

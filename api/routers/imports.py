@@ -19,7 +19,16 @@ from api.schemas.common import AUTH_ERRORS, ErrorOut, errors
 from api.schemas.conversations import IngestRequest
 from api.schemas.imports import ImportResult, SkippedOut
 from api.state import ServiceState
-from scorer.importers import DEFAULT_MERGE_GAP, FORMATS, CsvOptions, Skipped, SpeechOptions, read_format
+from scorer.importers import (
+    DEFAULT_AGENT_RULE,
+    DEFAULT_MERGE_GAP,
+    FORMATS,
+    AgentRule,
+    CsvOptions,
+    Skipped,
+    SpeechOptions,
+    read_format,
+)
 from scorer.store.keys import ApiKey
 from scorer.types import Conversation
 
@@ -45,7 +54,7 @@ class ImportParams(BaseModel):
     delimiter: str | None = None
     include_notes: bool = False
     agent_speaker: list[str] = []
-    agent_rule: str = "greeting"
+    agent_rule: AgentRule = DEFAULT_AGENT_RULE
     conversation_id: str | None = None
     started_at: datetime | None = None
     merge_gap: float = DEFAULT_MERGE_GAP
@@ -55,8 +64,7 @@ def _read(fmt: str, body: bytes, params: ImportParams, limit: int) -> tuple[list
     csv = CsvOptions.from_strings(params.columns, params.agent_values, params.customer_values, params.bot_values,
                                   params.encoding, params.delimiter)
     speech = SpeechOptions(conversation_id=params.conversation_id, agent_speakers=tuple(params.agent_speaker),
-                           agent_rule=params.agent_rule, started_at=params.started_at,  # type: ignore[arg-type]
-                           merge_gap=params.merge_gap)
+                           agent_rule=params.agent_rule, started_at=params.started_at, merge_gap=params.merge_gap)
     conversations: list[Conversation] = []
     skipped: list[Skipped] = []
     for item in read_format(fmt, body, csv=csv, speech=speech, include_notes=params.include_notes):
@@ -107,7 +115,8 @@ async def import_file(
     include_notes: Annotated[bool, Query(description="Helpdesks: internal notes into metadata.")] = False,
     agent_speaker: Annotated[list[str] | None, Query(description="Transcripts: the agent's speaker label(s).")]
     = None,
-    agent_rule: Annotated[str, Query(pattern="^(greeting|first)$")] = "greeting",
+    agent_rule: Annotated[AgentRule, Query(description="Transcripts without agent_speaker: greeting or first.")]
+    = DEFAULT_AGENT_RULE,
     conversation_id: Annotated[str | None, Query(alias="id", max_length=255,
                                                  description="Transcripts: the call's id (required).")] = None,
     started_at: Annotated[datetime | None, Query(description="Transcripts: when the call began.")] = None,

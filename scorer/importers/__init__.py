@@ -16,13 +16,16 @@ from typing import Any
 from scorer._errors import ConversationError
 from scorer.importers._base import ImportItem, ImportReport, Skipped, Source, conversation_line
 from scorer.importers._csv_setup import DEFAULT_SPEAKER_VALUES, FIELDS, CsvOptions
-from scorer.importers._speech import DEFAULT_MERGE_GAP, SpeechOptions
+from scorer.importers._speech import AGENT_RULES, DEFAULT_AGENT_RULE, DEFAULT_MERGE_GAP, AgentRule, SpeechOptions
 
 __all__ = [
+    "AGENT_RULES",
+    "DEFAULT_AGENT_RULE",
     "DEFAULT_MERGE_GAP",
     "DEFAULT_SPEAKER_VALUES",
     "FIELDS",
     "FORMATS",
+    "AgentRule",
     "CsvOptions",
     "Format",
     "ImportItem",

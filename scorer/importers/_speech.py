@@ -12,7 +12,10 @@ from typing import Any, Literal
 from scorer._errors import ConversationError
 from scorer.importers._base import ImportItem, Skipped, build_conversation
 
-__all__ = ["DEFAULT_MERGE_GAP", "GREETINGS", "AgentRule", "Segment", "SpeechOptions", "segments_to_conversation"]
+__all__ = [
+    "AGENT_RULES", "DEFAULT_AGENT_RULE", "DEFAULT_MERGE_GAP", "GREETINGS", "AgentRule", "Segment", "SpeechOptions",
+    "segments_to_conversation",
+]
 
 DEFAULT_MERGE_GAP = 2.0
 """Seconds of silence after which two segments of the same speaker become two turns."""
@@ -21,6 +24,8 @@ GREETINGS = re.compile(
     r"this is \w+ (from|at|with)|my name is \w+|welcome to", re.IGNORECASE)
 """Phrases by which the agent's voice is recognised when no ``--agent-speaker`` is given (rule ``greeting``)."""
 AgentRule = Literal["greeting", "first"]
+AGENT_RULES: tuple[AgentRule, ...] = ("greeting", "first")
+DEFAULT_AGENT_RULE: AgentRule = "greeting"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -40,7 +45,7 @@ class SpeechOptions:
 
     conversation_id: str | None = None
     agent_speakers: tuple[str, ...] = ()
-    agent_rule: AgentRule = "greeting"
+    agent_rule: AgentRule = DEFAULT_AGENT_RULE
     started_at: datetime | None = None
     merge_gap: float = DEFAULT_MERGE_GAP
     language: str | None = None
