@@ -32,7 +32,7 @@ from scorer.importers import (
     conversation_line,
     read_format,
 )
-from scorer.importers._text import parse_time
+from scorer.importers._time import parse_time
 from scorer.io import BadRecord
 from scorer.types import Conversation
 

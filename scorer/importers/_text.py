@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from bs4 import BeautifulSoup
 
 __all__ = [
-    "QUOTE_SELECTORS", "attachment_names", "body_text", "html_to_text", "parse_time", "trim_quoted", "with_attachments",
+    "QUOTE_SELECTORS", "attachment_names", "body_text", "html_to_text", "trim_quoted", "with_attachments",
 ]
 
 QUOTE_SELECTORS = (
@@ -27,7 +26,6 @@ _REPLY_ABOVE = re.compile(r"^#{2}- .*(reply above|type your reply).* -#{2}\s*$",
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|forwarded message)\s*-{2,}\s*$", re.IGNORECASE)
 _WROTE = re.compile(r"^\s*(on\s.{4,200}\swrote:|am\s.{4,200}\sschrieb:|le\s.{4,200}\sa écrit\s?:)\s*$",
                     re.IGNORECASE)
-_EPOCH = re.compile(r"\d{9,11}(\.\d+)?")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table")
@@ -94,23 +92,3 @@ def with_attachments(text: str, names: list[str]) -> str:
         return text
     line = f"[attachments: {', '.join(names)}]"
     return f"{text}\n{line}" if text else line
-
-
-def parse_time(value: object) -> datetime | None:
-    """An ISO 8601 time or Unix seconds as an aware datetime (naive times are read as UTC); None when empty.
-
-    Raises ValueError for anything else, so the caller can report where it was.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        if _EPOCH.fullmatch(text):
-            return datetime.fromtimestamp(float(text), UTC)
-        raise ValueError(
-            f"{text[:40]!r} is not an ISO 8601 time (e.g. 2024-05-01T09:30:00Z) or Unix seconds") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from typing import Any
 from scorer._errors import ConversationError
 from scorer.importers._base import ImportItem, Skipped, Source, build_conversation, open_source, source_name
 from scorer.importers._csv_setup import FIELDS, REQUIRED, CsvOptions, open_text
-from scorer.importers._text import parse_time
+from scorer.importers._time import parse_time
 
 __all__ = ["CsvOptions", "read_csv"]
 

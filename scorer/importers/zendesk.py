@@ -14,7 +14,8 @@ from typing import Any
 
 from scorer.importers._base import ImportItem, Skipped, Source, build_conversation, open_source, source_name
 from scorer.importers._json_stream import iter_records, read_side_list
-from scorer.importers._text import attachment_names, body_text, parse_time, with_attachments
+from scorer.importers._text import attachment_names, body_text, with_attachments
+from scorer.importers._time import parse_time
 
 __all__ = ["read_zendesk"]
 
