@@ -88,6 +88,9 @@ def _write(items: Iterator[ImportItem], out: Path | None, progress: Progress, ta
                 if len(report.skipped) <= SHOWN_SKIPS:
                     progress.console.print(f"[yellow]skipped[/] {escape(str(item))}")
                 continue
+            if "agent_rule" in item.metadata:  # a call: say whose voice was taken for the agent, and why
+                progress.console.print(f"{escape(item.id)}: speakers {escape(str(item.metadata.get('speakers')))} — "
+                                       f"{escape(str(item.metadata['agent_rule']))}")
             line = conversation_line(item) + "\n"
             if sink is not None:
                 sink.write(line)
