@@ -100,7 +100,8 @@ def test_whisperx_call_keeps_times_for_timing_rules_and_scores_as_is(env: Path) 
     code, output = _run("import", "whisperx", str(FIXTURES / "whisperx_call.json"), "--out", str(out),
                         "--agent-speaker", "SPEAKER_01", "--id", "call-123", "--started-at", "2024-06-03T14:00:00Z")
     assert code == 0, output
-    assert "given with --agent-speaker" in output and "SPEAKER_00': 'customer'" in output  # the choice is stated
+    said = " ".join(output.split())  # the console wraps long lines
+    assert "given with --agent-speaker" in said and "'SPEAKER_00': 'customer'" in said  # the choice is stated
     [call] = list(read_conversations(out))
     assert isinstance(call, Conversation) and call.channel == "call"
     assert call.started_at is not None and call.turns[0].timestamp == call.started_at + timedelta(seconds=0.52)
