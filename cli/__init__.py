@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "cli.evaluate",
     "cli.service",
     "cli.rubric",
+    "cli.importing",
 )
 
 HELP = """Score support conversations against a QA rubric, with located evidence and a human review loop.

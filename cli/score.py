@@ -14,6 +14,15 @@ from rich.text import Text
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
 from cli._show import print_records, print_summary
+from cli.importing import (
+    AgentSpeakerOption,
+    AgentValues,
+    BotValues,
+    ColumnsOption,
+    CustomerValues,
+    FormatOption,
+    read_for_scoring,
+)
 from scorer._errors import ConversationError
 from scorer.io import drop_duplicates, printable, read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
@@ -28,7 +37,7 @@ _DEFAULT = JudgeOptions.model_fields  # flags left unset keep the judge options'
 
 
 def score(
-    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line) or a JSON array.")],
+    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line), a JSON array, or --format.")],
     rubric: RubricOption,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON result per line here.")] = None,
     judge: JudgeOption = None,
@@ -43,6 +52,12 @@ def score(
     no_redact_pii: Annotated[bool, typer.Option(
         "--no-redact-pii", help="Send transcripts to a hosted (litellm/…) judge without replacing emails, phone "
         "numbers, cards, IBANs and national ids by placeholders (env RUBRICATE_REDACT_PII=false).")] = False,
+    input_format: FormatOption = "jsonl",
+    columns: ColumnsOption = None,
+    agent_values: AgentValues = None,
+    customer_values: CustomerValues = None,
+    bot_values: BotValues = None,
+    agent_speaker: AgentSpeakerOption = None,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
@@ -74,8 +89,11 @@ def score(
         console.print(f"[yellow]{escape(cid)}[/] changed since it was calibrated: every answer goes to review until "
                       "`rubricate calibrate` re-validates it")
     policy = plan.policy
-    records, duplicates = drop_duplicates(read_conversations(
-        input, max_depth=settings.max_json_depth, max_id_length=settings.max_id_length))
+    raw = (read_conversations(input, max_depth=settings.max_json_depth, max_id_length=settings.max_id_length)
+           if input_format == "jsonl" else read_for_scoring(
+               input_format, input, columns=columns, agent_values=agent_values, customer_values=customer_values,
+               bot_values=bot_values, agent_speaker=agent_speaker))
+    records, duplicates = drop_duplicates(raw)
     for warning in duplicates:
         err_console.print(Text.assemble(("warning: ", "yellow"), f"{input}: {warning}"))
     summary = BatchSummary()
