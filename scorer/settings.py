@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     broker_queue: str = Field(default="rubricate", min_length=1,
                               description="Celery queue; one queue per database (workers and API must agree).")
 
+    # The dashboard (/ui/) ----------------------------------------------------------------------------------------
+    ui_secret: str | None = Field(default=None, description="Signs dashboard session cookies; default: a random "
+                                  "secret per start (sessions end at a restart; set it when running several "
+                                  "processes).")
+    ui_session_hours: float = Field(default=12.0, gt=0, description="How long a dashboard login lasts.")
+    lab_dir: Path | None = Field(default=None, description="Folder of rubric-lab JSON results the criterion page "
+                                 "reads its last verdict from; default data_dir/lab.")
+
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""
         if self.database_url:

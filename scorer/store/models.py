@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -43,6 +43,8 @@ CONVERSATION_COLUMNS = ("channel", "language", "agent_id", "agent_name", "team",
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_agent_started", "agent_id", "started_at"),
+                      Index("ix_conversations_team_started", "team", "started_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255), unique=True, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -62,6 +64,9 @@ class ConversationRow(Base):
         """Copy the conversation's indexed fields (channel, language, agent, team, start, CSAT, tags) to columns."""
         for name in CONVERSATION_COLUMNS:
             setattr(self, name, getattr(conversation, name))
+        if self.started_at is not None:  # stored in UTC: SQLite keeps no offset, and the dashboard groups UTC days
+            start = self.started_at
+            self.started_at = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
 
 
 class RubricVersionRow(Base):
@@ -77,7 +82,8 @@ class RubricVersionRow(Base):
 
 class ScoreCardRow(Base):
     __tablename__ = "score_cards"
-    __table_args__ = (UniqueConstraint("conversation_id", "rubric_version_id", "judge", "content_hash"),)
+    __table_args__ = (UniqueConstraint("conversation_id", "rubric_version_id", "judge", "content_hash"),
+                      Index("ix_score_cards_version_conversation", "rubric_version_id", "conversation_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"), index=True)
@@ -96,7 +102,8 @@ class ScoreCardRow(Base):
 
 class JudgementRow(Base):
     __tablename__ = "judgements"
-    __table_args__ = (UniqueConstraint("score_card_id", "criterion_id"),)
+    __table_args__ = (UniqueConstraint("score_card_id", "criterion_id"),
+                      Index("ix_judgements_card_criterion_answer", "score_card_id", "criterion_id", "status", "answer"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     score_card_id: Mapped[int] = mapped_column(ForeignKey("score_cards.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
