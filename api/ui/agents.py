@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,7 +40,7 @@ def _context(request: Request, viewer: Viewer, agent_id: str) -> dict[str, Any]:
     team = {w.key: w.average for w in card.team_weeks}
     keys = sorted({w.key for w in card.weeks} | set(team))
     mine = {w.key: w.average for w in card.weeks}
-    trend = chart("line", keys, [
+    trend = chart("line", [f"{date.fromisoformat(k):%d %b}" for k in keys], [
         {"label": card.name or card.agent_id, "data": [mine.get(k) for k in keys]},
         {"label": f"team {card.team}" if card.team else "team", "data": [team.get(k) for k in keys]}], y_max=100)
     categories = chart("bar", [c for c, _, _ in card.categories],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from api.ui.common import PageError, choices, scope_for, store_of
 from api.ui.lab import last_verdict
@@ -24,6 +25,9 @@ PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#d
 
 @router.get("/", summary="Overview")
 def overview_page(request: Request, viewer: ViewerDep) -> Response:
+    if viewer.agent_id is not None:  # an agent's home is their own scorecard
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/ui/agents/{quote(viewer.agent_id, safe='')}{query}", status_code=303)
     with store_of(request).session() as s:
         scope = scope_for(request, viewer, s)
         data = overview(s, scope)

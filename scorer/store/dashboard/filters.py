@@ -116,6 +116,15 @@ class Scope:
     def end(self) -> date | None:
         return self.filters.end
 
+    @property
+    def period_label(self) -> str:
+        """The period in words: ``2026-10-01 – 2026-10-28``, ``from …``, ``until …`` or ``all dates``."""
+        if self.start and self.end:
+            return f"{self.start} – {self.end}"
+        if self.start or self.end:
+            return f"from {self.start}" if self.start else f"until {self.end}"
+        return "all dates"
+
     def current_cards(self) -> Any:
         """Subquery ``card_id``: the newest card of each conversation among the selected rubric versions."""
         return (select(func.max(ScoreCardRow.id).label("card_id"))
