@@ -17,8 +17,8 @@ from api.errors import install_error_handlers
 from api.middleware import ActivityMiddleware, BodyLimitMiddleware
 from api.routers import agreement, conversations, health, judgements, rubrics, scoring_jobs, webhooks
 from api.schemas.common import errors
-from api.ui import mount_ui
 from api.state import ServiceState
+from api.ui import mount_ui
 from scorer.settings import Settings
 from scorer.store import Store
 

@@ -207,7 +207,8 @@ def test_list_pages_sorts_and_filters_like_the_rows(seeded: tuple[Store, Rubric]
         excluded, _ = list_page(s, scope_of(store, all_dates=True), ListQuery(status="excluded"))
     assert total == len(rows) == len(everything)
     scores = [r.score for r in everything if r.score is not None]
-    assert scores == sorted(scores) and [r.conversation_id for r in page1] == [r.conversation_id for r in everything[:5]]
+    assert scores == sorted(scores)
+    assert [r.conversation_id for r in page1] == [r.conversation_id for r in everything[:5]]
     assert n_failed == sum(r.auto_failed and r.status != "excluded" for r in rows)
     assert {r.conversation_id for r in failed} <= {r.external_id for r in rows if r.auto_failed}
     assert [r.conversation_id for r in excluded] == [r.external_id for r in current(store) if r.status == "excluded"]
