@@ -17,7 +17,14 @@ from scorer.store import Store
 from scorer.store.dashboard.agents import agent_card
 from scorer.store.dashboard.filters import Filters, resolve, week_of
 from scorer.store.dashboard.listing import ListQuery, iter_rows, list_page
-from scorer.store.dashboard.overview import breakdown, criterion_stats, review_counts, totals, trend
+from scorer.store.dashboard.overview import (
+    breakdown,
+    criterion_stats,
+    review_counts,
+    totals,
+    trend,
+    trend_and_breakdowns,
+)
 from scorer.store.models import ConversationRow, JudgementRow, ReviewEventRow, ReviewQueueRow, ScoreCardRow
 from scorer.types import Rubric
 from tests._dashboard_data import seed
@@ -114,8 +121,11 @@ def test_totals_and_breakdowns_match_the_rows(seeded: tuple[Store, Rubric], filt
         assert t.average == pytest.approx(sum(r.score for r in scored) / len(scored) if scored else None)  # type: ignore[misc]
         expected_bins = Counter(min(int(r.score // 10), 9) for r in scored)  # type: ignore[operator]
         assert t.distribution == [expected_bins.get(i, 0) for i in range(10)]
+        weeks, breakdowns = trend_and_breakdowns(s, scope)
+        assert sum(w.conversations for w in weeks) == len(rows)
         for dim in ("team", "agent", "channel", "language"):
-            got = {b.key: (b.conversations, b.scored, b.average) for b in breakdown(s, scope, dim)}
+            assert breakdown(s, scope, dim) == breakdowns[dim]
+            got = {b.key: (b.conversations, b.scored, b.average) for b in breakdowns[dim]}
             groups: dict[str, list[Raw]] = defaultdict(list)
             for r in rows:
                 groups[getattr(r, dim) or "unassigned"].append(r)

@@ -43,8 +43,11 @@ CONVERSATION_COLUMNS = ("channel", "language", "agent_id", "agent_name", "team",
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_agent_started", "agent_id", "started_at"),
-                      Index("ix_conversations_team_started", "team", "started_at"))
+    __table_args__ = (Index("ix_conversations_dashboard", "started_at", "agent_id", "team", "channel", "language",
+                            "agent_name", "created_at"),
+                      Index("ix_conversations_agent_started", "agent_id", "started_at"),
+                      Index("ix_conversations_team_started", "team", "started_at"),
+                      Index("ix_conversations_channel", "channel"), Index("ix_conversations_language", "language"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255), unique=True, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -83,7 +86,8 @@ class RubricVersionRow(Base):
 class ScoreCardRow(Base):
     __tablename__ = "score_cards"
     __table_args__ = (UniqueConstraint("conversation_id", "rubric_version_id", "judge", "content_hash"),
-                      Index("ix_score_cards_version_conversation", "rubric_version_id", "conversation_id", "id"))
+                      Index("ix_score_cards_current", "conversation_id", "rubric_version_id", "id", "score", "status",
+                            "auto_failed", "provisional"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"), index=True)
@@ -138,7 +142,8 @@ class ReviewEventRow(Base):
     """One entry of a judgement's history: ai, confirmed, corrected, evidence_edited or deleted."""
 
     __tablename__ = "review_events"
-    __table_args__ = (UniqueConstraint("judgement_id", "source", "external_id", "external_version"),)
+    __table_args__ = (UniqueConstraint("judgement_id", "source", "external_id", "external_version"),
+                      Index("ix_review_events_kind_judgement", "kind", "judgement_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     judgement_id: Mapped[int] = mapped_column(ForeignKey("judgements.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[str] = mapped_column(String(255), index=True)

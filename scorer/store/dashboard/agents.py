@@ -67,7 +67,7 @@ class AgentCard:
 def agent_identity(session: Session, scope: Scope, agent_id: str) -> tuple[str | None, str | None] | None:
     """(name, most frequent team) of an agent among the selected rubric's conversations; None if never seen."""
     rows = session.execute(scope.base(ConversationRow.agent_name, ConversationRow.team, func.count(),
-                                      period=False, agent=False)
+                                      period=False, agent=False, others=False)
                            .where(ConversationRow.agent_id == agent_id)
                            .group_by(ConversationRow.agent_name, ConversationRow.team)).all()
     if not rows:

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from scorer._errors import RubricateError
 from scorer.store.models import ConversationRow, RubricVersionRow, ScoreCardRow
 from scorer.types import Rubric
 
-__all__ = ["DEFAULT_DAYS", "UNASSIGNED", "FilterError", "Filters", "Scope", "day_of", "is_excluded", "occurred",
-           "resolve", "week_of"]
+__all__ = ["DEFAULT_DAYS", "UNASSIGNED", "FilterError", "Filters", "Scope", "day_of", "in_period", "is_excluded",
+           "occurred", "resolve", "week_of"]
 
 UNASSIGNED = "unassigned"
 """Shown (and accepted as a filter value) for conversations without an agent or team."""
@@ -78,6 +78,20 @@ def occurred() -> ColumnElement[datetime]:
     return func.coalesce(ConversationRow.started_at, ConversationRow.created_at)
 
 
+def in_period(start: date | None, end: date | None) -> ColumnElement[bool]:
+    """``occurred()`` within the inclusive days, written so both branches can use the index on started_at."""
+    def within(column: Any) -> ColumnElement[bool]:
+        parts = []
+        if start:
+            parts.append(column >= _utc(start))
+        if end:
+            parts.append(column < _utc(end + timedelta(days=1)))
+        return and_(*parts)
+
+    return or_(within(ConversationRow.started_at),
+               and_(ConversationRow.started_at.is_(None), within(ConversationRow.created_at)))
+
+
 def day_of(dialect: str, column: Any) -> ColumnElement[Any]:
     """The UTC calendar day of a timestamp column, in SQL (grouped on by the database, not in Python)."""
     if dialect == "postgresql":
@@ -125,38 +139,44 @@ class Scope:
             return f"from {self.start}" if self.start else f"until {self.end}"
         return "all dates"
 
-    def current_cards(self) -> Any:
-        """Subquery ``card_id``: the newest card of each conversation among the selected rubric versions."""
-        return (select(func.max(ScoreCardRow.id).label("card_id"))
-                .where(ScoreCardRow.rubric_version_id.in_(self.version_ids or [-1]))
-                .group_by(ScoreCardRow.conversation_id).subquery("current"))
+    def current_card(self) -> Any:
+        """Correlated subquery: the newest card id of the outer query's conversation among the selected versions
+        (answered from the index on score_cards(conversation_id, rubric_version_id, id, ...))."""
+        newer = aliased(ScoreCardRow)
+        return (select(func.max(newer.id))
+                .where(newer.conversation_id == ConversationRow.id, newer.rubric_version_id.in_(self._ids()))
+                .scalar_subquery())
 
-    def where(self, query: Select[Any], *, period: bool = True, agent: bool = True) -> Select[Any]:
-        """Apply the filters to a query that already joins ``ConversationRow`` (and the current cards)."""
+    def _ids(self) -> list[int]:
+        return self.version_ids or [-1]
+
+    def where(self, query: Select[Any], *, period: bool = True, agent: bool = True,
+              others: bool = True) -> Select[Any]:
+        """Apply the filters to a query that already joins ``ConversationRow`` (and the current cards); ``period``,
+        ``agent`` (with the viewer's binding) and ``others`` (team, channel, language) can be left out."""
         f = self.filters
         conditions: list[ColumnElement[bool]] = list(self.extra)
         for name, column in (("team", ConversationRow.team), ("channel", ConversationRow.channel),
                              ("language", ConversationRow.language), ("agent", ConversationRow.agent_id)):
             value = getattr(f, name)
-            if name == "agent" and not agent:
+            if (name == "agent" and not agent) or (name != "agent" and not others):
                 continue
             if value:
                 conditions.append(column.is_(None) if value == UNASSIGNED else column == value)
         if self.bound_agent is not None and agent:
             conditions.append(ConversationRow.agent_id == self.bound_agent)
-        if period and f.start:
-            conditions.append(occurred() >= _utc(f.start))
-        if period and f.end:
-            conditions.append(occurred() < _utc(f.end + timedelta(days=1)))
+        if period and (f.start or f.end):
+            conditions.append(in_period(f.start, f.end))
         return query.where(*conditions) if conditions else query
 
-    def base(self, *columns: Any, period: bool = True, agent: bool = True) -> Select[Any]:
-        """``SELECT columns`` over the current cards joined to their conversations, filtered."""
-        cur = self.current_cards()
-        query = (select(*columns).select_from(cur)
-                 .join(ScoreCardRow, ScoreCardRow.id == cur.c.card_id)
-                 .join(ConversationRow, ConversationRow.id == ScoreCardRow.conversation_id))
-        return self.where(query, period=period, agent=agent)
+    def base(self, *columns: Any, period: bool = True, agent: bool = True, others: bool = True) -> Select[Any]:
+        """``SELECT columns`` over the filtered conversations joined to their current card: the newest card of
+        each conversation among the selected rubric's versions, so a conversation counts once."""
+        query = (select(*columns).select_from(ConversationRow)
+                 .join(ScoreCardRow, and_(ScoreCardRow.conversation_id == ConversationRow.id,
+                                          ScoreCardRow.rubric_version_id.in_(self._ids())))
+                 .where(ScoreCardRow.id == self.current_card()))
+        return self.where(query, period=period, agent=agent, others=others)
 
     def with_period(self, start: date | None, end: date | None) -> Scope:
         return replace(self, filters=replace(self.filters, start=start, end=end))
@@ -191,8 +211,10 @@ def resolve(session: Session, filters: Filters, *, bound_agent: str | None = Non
     dialect = session.get_bind().dialect.name
     scope = Scope(filters, rubric, [r.id for r in rows], [r.version for r in rows], dialect, bound_agent)
     if not (filters.start or filters.end or filters.all_dates):
-        newest = session.scalar(scope.base(func.max(occurred()), period=False))
-        if isinstance(newest, str):  # SQLite gives text for an aggregate over a coalesce
+        # the newest start of any conversation (an index lookup), or when none has one, the newest stored
+        newest = session.scalar(select(func.max(ConversationRow.started_at))) or session.scalar(
+            select(func.max(ConversationRow.created_at)))
+        if isinstance(newest, str):
             newest = datetime.fromisoformat(newest)
         if newest is not None:
             last = newest.date()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from scorer.store.dashboard.filters import UNASSIGNED, Scope, day_of, is_excluded, occurred, week_of
@@ -108,7 +108,8 @@ class Overview:
 
 
 def _agg_columns() -> list[Any]:
-    return [func.count(), func.sum(case((_SCORED, 1), else_=0)), func.avg(case((_SCORED, ScoreCardRow.score))),
+    """count, scored, sum of scores, auto-failed, excluded."""
+    return [func.count(), func.sum(case((_SCORED, 1), else_=0)), func.sum(case((_SCORED, ScoreCardRow.score))),
             func.sum(case((and_(_SCORED, ScoreCardRow.auto_failed.is_(True)), 1), else_=0)),
             func.sum(is_excluded())]
 
@@ -122,9 +123,38 @@ def totals(session: Session, scope: Scope) -> Totals:
         *_agg_columns(),
         func.sum(case((and_(ScoreCardRow.status != "excluded", ScoreCardRow.score.is_(None)), 1), else_=0)),
         func.sum(case((and_(_SCORED, ScoreCardRow.provisional.is_(True)), 1), else_=0)), *bins)).one()
-    count, scored, average, auto_failed, excluded, unscored, provisional, *dist = row
+    count, scored, total, auto_failed, excluded, unscored, provisional, *dist = row
     return Totals(count or 0, excluded or 0, unscored or 0, scored or 0, auto_failed or 0, provisional or 0,
-                  float(average) if average is not None else None, [int(d or 0) for d in dist])
+                  float(total) / scored if scored else None, [int(d or 0) for d in dist])
+
+
+class _Sums:
+    """Running sums of one group: conversations, scored, score total, auto-failed, excluded."""
+
+    def __init__(self) -> None:
+        self.count = self.scored = self.auto_failed = self.excluded = 0
+        self.total = 0.0
+        self.label: str | None = None
+
+    def add(self, count: int, scored: int | None, total: float | None, auto_failed: int | None,
+            excluded: int | None) -> None:
+        self.count += count
+        self.scored += scored or 0
+        self.total += float(total or 0)
+        self.auto_failed += auto_failed or 0
+        self.excluded += excluded or 0
+
+    def bucket(self, key: str, label: str) -> Bucket:
+        return Bucket(key, label, self.count, self.scored, self.total / self.scored if self.scored else None,
+                      self.auto_failed, self.excluded)
+
+
+def _weeks(rows: list[Any]) -> list[Bucket]:
+    """(day, count, scored, total, auto-failed, excluded) rows folded into ISO weeks."""
+    weeks: dict[date, _Sums] = defaultdict(_Sums)
+    for d, *sums in rows:
+        weeks[week_of(d)].add(*sums)
+    return [w.bucket(k.isoformat(), f"{k:%d %b}") for k, w in sorted(weeks.items())]
 
 
 def trend(session: Session, scope: Scope, **where: Any) -> list[Bucket]:
@@ -135,31 +165,46 @@ def trend(session: Session, scope: Scope, **where: Any) -> list[Bucket]:
     for name, value in where.items():
         column = getattr(ConversationRow, "agent_id" if name == "agent" else name)
         query = query.where(column.is_(None) if value is None else column == value)
-    weeks: dict[date, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0])
-    for d, count, scored, average, auto_failed, excluded in session.execute(query.group_by(day)):
-        w = weeks[week_of(d)]
-        w[0] += count
-        w[1] += scored or 0
-        w[2] += float(average or 0) * (scored or 0)
-        w[3] += auto_failed or 0
-        w[4] += excluded or 0
-    return [Bucket(k.isoformat(), f"{k:%d %b}", int(c), int(s), t / s if s else None, int(a), int(e))
-            for k, (c, s, t, a, e) in sorted(weeks.items())]
+    return _weeks(list(session.execute(query.group_by(day))))
 
 
 _DIMENSIONS = {"team": ConversationRow.team, "agent": ConversationRow.agent_id,
                "channel": ConversationRow.channel, "language": ConversationRow.language}
 
 
+def _ranked(groups: dict[str, _Sums]) -> list[Bucket]:
+    out = [g.bucket(key, g.label or key) for key, g in groups.items()]
+    return sorted(out, key=lambda b: (-b.conversations, b.key))
+
+
 def breakdown(session: Session, scope: Scope, dimension: str) -> list[Bucket]:
     """Conversations and average score per team, agent, channel or language (largest first)."""
     column = _DIMENSIONS[dimension]
     label = func.max(ConversationRow.agent_name) if dimension == "agent" else func.max(column)
-    rows = session.execute(scope.base(column, label, *_agg_columns()).group_by(column))
-    out = [Bucket(key or UNASSIGNED, name or key or UNASSIGNED, count, scored or 0,
-                  float(avg) if avg is not None else None, auto or 0, excl or 0)
-           for key, name, count, scored, avg, auto, excl in rows]
-    return sorted(out, key=lambda b: (-b.conversations, b.key))
+    groups: dict[str, _Sums] = defaultdict(_Sums)
+    for key, name, *sums in session.execute(scope.base(column, label, *_agg_columns()).group_by(column)):
+        groups[key or UNASSIGNED].add(*sums)
+        groups[key or UNASSIGNED].label = name or key or UNASSIGNED
+    return _ranked(groups)
+
+
+def trend_and_breakdowns(session: Session, scope: Scope) -> tuple[list[Bucket], dict[str, list[Bucket]]]:
+    """The weekly trend and the four breakdowns from one GROUP BY (day, team, agent, channel, language): the
+    database groups, Python folds the few thousand groups."""
+    day = day_of(scope.dialect, occurred()).label("day")
+    keys = [day, *_DIMENSIONS.values(), ConversationRow.agent_name]
+    rows = session.execute(scope.base(*keys, *_agg_columns()).group_by(*keys)).all()
+    days: dict[Any, _Sums] = defaultdict(_Sums)
+    groups: dict[str, dict[str, _Sums]] = {d: defaultdict(_Sums) for d in _DIMENSIONS}
+    for d, team, agent, channel, language, name, *sums in rows:
+        days[d].add(*sums)
+        for dim, key, label in (("team", team, team), ("agent", agent, name), ("channel", channel, channel),
+                                ("language", language, language)):
+            g = groups[dim][key or UNASSIGNED]
+            g.add(*sums)
+            g.label = g.label or label or key or UNASSIGNED
+    day_rows = [(d, g.count, g.scored, g.total, g.auto_failed, g.excluded) for d, g in days.items()]
+    return _weeks(day_rows), {dim: _ranked(g) for dim, g in groups.items()}
 
 
 def criterion_stats(session: Session, scope: Scope) -> list[CriterionStats]:
@@ -212,9 +257,10 @@ def categories(rubric: Rubric | None, stats: list[CriterionStats]) -> list[tuple
 
 def review_counts(session: Session, scope: Scope) -> dict[str, int]:
     """Routed judgements by review state (queued, pushed, reviewed) over the current cards."""
-    query = scope.base(ReviewQueueRow.state, func.count()).join(
-        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).join(
-        ReviewQueueRow, ReviewQueueRow.judgement_id == JudgementRow.id).group_by(ReviewQueueRow.state)
+    cards = scope.base(ScoreCardRow.id)  # driven from the (small) queue, probing the current cards
+    query = (select(ReviewQueueRow.state, func.count())
+             .join(JudgementRow, JudgementRow.id == ReviewQueueRow.judgement_id)
+             .where(JudgementRow.score_card_id.in_(cards)).group_by(ReviewQueueRow.state))
     return {state: count for state, count in session.execute(query)}
 
 
@@ -222,10 +268,11 @@ def agreement_by_week(session: Session, scope: Scope,
                       criterion_id: str | None = None) -> dict[str, list[tuple[date, int, int]]]:
     """Per criterion, per week of the review: (week, confirmed, corrected) from the stored human reviews."""
     day = day_of(scope.dialect, ReviewEventRow.created_at).label("day")
-    query = scope.base(ReviewEventRow.criterion_id, day, ReviewEventRow.kind, func.count()).join(
-        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).join(
-        ReviewEventRow, ReviewEventRow.judgement_id == JudgementRow.id).where(
-        ReviewEventRow.kind.in_(("confirmed", "corrected")), ReviewEventRow.superseded.is_(False))
+    cards = scope.base(ScoreCardRow.id)  # driven from the human events (index on kind), probing the current cards
+    query = (select(ReviewEventRow.criterion_id, day, ReviewEventRow.kind, func.count())
+             .join(JudgementRow, JudgementRow.id == ReviewEventRow.judgement_id)
+             .where(ReviewEventRow.kind.in_(("confirmed", "corrected")), ReviewEventRow.superseded.is_(False),
+                    JudgementRow.score_card_id.in_(cards)))
     if criterion_id:
         query = query.where(ReviewEventRow.criterion_id == criterion_id)
     folded: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -238,8 +285,8 @@ def agreement_by_week(session: Session, scope: Scope,
 def overview(session: Session, scope: Scope) -> Overview:
     """Everything the overview page shows for ``scope``."""
     stats = criterion_stats(session, scope)
+    weeks, breakdowns = trend_and_breakdowns(session, scope)
     return Overview(
-        totals=totals(session, scope), weeks=trend(session, scope),
-        breakdowns={d: breakdown(session, scope, d) for d in _DIMENSIONS},
+        totals=totals(session, scope), weeks=weeks, breakdowns=breakdowns,
         criteria=stats, categories=categories(scope.rubric, stats), reviews=review_counts(session, scope),
         agreement=agreement_by_week(session, scope))
