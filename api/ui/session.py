@@ -44,7 +44,6 @@ class Viewer:
     """Who is looking: the key behind the session. ``agent_id`` is set for agent-bound keys only."""
 
     key: ApiKey
-    csrf: str
 
     @property
     def agent_id(self) -> str | None:
@@ -138,14 +137,14 @@ async def current_viewer(request: Request) -> Viewer:
         if key.role not in UI_ROLES:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"the dashboard needs a key with role "
                                 f"{' or '.join(UI_ROLES)}; key rk_{key.prefix}… has role {key.role}")
-        return Viewer(key, "")
+        return Viewer(key)
     key_id = sessions.key_id(request)
     if key_id is None:
         raise LoginRequired
     found = await run_in_threadpool(get_key, store, key_id)
     if found is None or not found.active or found.role not in UI_ROLES:
         raise LoginRequired
-    return Viewer(found, sessions.csrf_token(request))
+    return Viewer(found)
 
 
 current_viewer.roles = frozenset(UI_ROLES)  # type: ignore[attr-defined]  # found by api.auth.roles_of

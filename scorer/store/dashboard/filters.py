@@ -8,7 +8,7 @@ once. Its date is ``started_at`` (RFC 3339 from the input), or when the input ga
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -120,7 +120,6 @@ class Scope:
     versions: list[str]
     dialect: str
     bound_agent: str | None = None
-    extra: list[ColumnElement[bool]] = field(default_factory=list)
 
     @property
     def start(self) -> date | None:
@@ -155,7 +154,7 @@ class Scope:
         """Apply the filters to a query that already joins ``ConversationRow`` (and the current cards); ``period``,
         ``agent`` (with the viewer's binding) and ``others`` (team, channel, language) can be left out."""
         f = self.filters
-        conditions: list[ColumnElement[bool]] = list(self.extra)
+        conditions: list[ColumnElement[bool]] = []
         for name, column in (("team", ConversationRow.team), ("channel", ConversationRow.channel),
                              ("language", ConversationRow.language), ("agent", ConversationRow.agent_id)):
             value = getattr(f, name)
