@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,9 @@ def _when(value: datetime | date | str | None) -> str:
         return "–"
     if isinstance(value, str):
         return value
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime):  # stored in UTC (SQLite hands them back without the offset)
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
 
 
