@@ -95,6 +95,16 @@ def test_reviewer_clicks_from_overview_to_highlighted_evidence(server: dict[str,
         page.wait_for_selector("canvas[data-chart='agent-trend'][data-drawn='1']")
         assert page.locator("#coaching .coach").count() >= 1
         _shot(page, server, "dashboard-agent.png")
+        export = page.request.get(page.url.split("?")[0] + "/export.html?start=all")
+        saved = server["shots"] / "scorecard.html"
+        saved.write_bytes(export.body())
+        offline = browser.new_page()  # the saved file alone draws its charts: nothing is fetched from the server
+        offline.on("pageerror", lambda e: errors.append(str(e)))
+        offline.on("request", lambda r: errors.append(f"export fetched {r.url}") if r.url.startswith("http") else None)
+        offline.goto(saved.as_uri())
+        offline.wait_for_selector("canvas[data-chart='agent-trend'][data-drawn='1']")
+        assert offline.locator("#coaching .coach").count() >= 1
+        offline.close()
         page.locator("#coaching .examples li.miss a").first.click()
         page.wait_for_url("**/ui/conversations/**#j-**")
         marks = page.locator(".transcript mark")
