@@ -1,5 +1,5 @@
 """The rubric lab's last verdict on a criterion's wording, read from the lab's JSON results in a folder
-(``rubricate rubric-lab test ... --json-out DIR/NAME.json``)."""
+(``rubricate rubric test ... --json-out DIR/NAME.json``)."""
 
 from __future__ import annotations
 

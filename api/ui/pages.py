@@ -66,15 +66,17 @@ def criterion_page(request: Request, criterion_id: str, viewer: ViewerDep) -> Re
                              f"{criterion_id!r}")
     criterion = scope.rubric.criterion(criterion_id)
     params = scope.filters.params()
-    labels = [f"{w:%d %b}" for w, _ in view.weeks]
-    links = [f"/ui/conversations?{query_string(params, start=w.isoformat(), end=_week_end(w.isoformat()))}"
-             f"&{query_string({}, criterion=criterion_id, outcome='fail')}" for w, _ in view.weeks]
+    # conversations are placed by the week they happened, reviews by the week they were made: one axis for both
+    passed = dict(view.weeks)
     agreement = {w: (c, x) for w, c, x in view.agreement}
-    rates = chart("line", labels, [
-        {"label": "pass rate", "data": [st.pass_rate for _, st in view.weeks]},
-        {"label": "agreement with reviewers", "data": [
-            (agreement[w][0] / sum(agreement[w])) if w in agreement else None for w, _ in view.weeks]}],
-        links=links, y_max=1, percent=True)
+    weeks = sorted(set(passed) | set(agreement))
+    links = [f"/ui/conversations?{query_string(params, start=w.isoformat(), end=_week_end(w.isoformat()))}"
+             f"&{query_string({}, criterion=criterion_id, outcome='fail')}" for w in weeks]
+    rates = chart("line", [f"{w:%d %b}" for w in weeks], [
+        {"label": "pass rate (week of the conversation)",
+         "data": [passed[w].pass_rate if w in passed else None for w in weeks]},
+        {"label": "agreement with reviewers (week of the review)",
+         "data": [_share(*agreement.get(w, (0, 0))) for w in weeks]}], links=links, y_max=1, percent=True)
     confirmed = sum(c for _, c, _ in view.agreement)
     corrected = sum(x for _, _, x in view.agreement)
     settings = request.app.state.settings
@@ -82,6 +84,10 @@ def criterion_page(request: Request, criterion_id: str, viewer: ViewerDep) -> Re
     return render(request, "criterion.html", viewer=viewer, scope=scope, params=params, view=view,
                   criterion=criterion, rates=rates, confirmed=confirmed, corrected=corrected, lab=lab,
                   default_threshold=settings.review_threshold, options=options, active="criteria")
+
+
+def _share(confirmed: int, corrected: int) -> float | None:
+    return confirmed / (confirmed + corrected) if confirmed + corrected else None
 
 
 def _week_end(monday: str) -> str:
