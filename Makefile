@@ -28,11 +28,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Fonts: Noto CJK for Chinese transcripts, Noto core for Bulgarian (Cyrillic) and Romanian (ș, ț) in screenshots.
+BROWSER_FONTS := fonts-noto-cjk fonts-noto-core
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian chromium for the browser test"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: chromium could not be installed; the browser test will be skipped"; }
+	@dpkg -s $(BROWSER_FONTS) >/dev/null 2>&1 || { \
+	  echo "installing fonts for zh/bg/ro screenshots: $(BROWSER_FONTS)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_FONTS) >/dev/null) \
+	  || echo "warning: fonts could not be installed; Chinese text may show as boxes in screenshots"; }
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
@@ -44,6 +50,11 @@ demo: $(STAMP)
 	@echo "Scores:    $(DEMO_DIR)/scores.jsonl   (all of them: $(VENV)/bin/rubricate show $(DEMO_DIR)/scores.jsonl)"
 	@echo "Database:  $(DEMO_DIR)/data/rubricate.db"
 	@echo "The embedded default judge (SmolLM2-135M) is plumbing, not a quality judge: see README, 'Judges'."
+	@key=$$(RUBRICATE_DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/rubricate keys create --role reviewer --name demo 2>/dev/null); \
+	echo; echo "QA dashboard on the demo's database:"; \
+	echo "  RUBRICATE_DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/rubricate serve"; \
+	echo "  then open http://127.0.0.1:8000/ui/ and log in with this reviewer key: $$key"; \
+	echo "  (an agent's own view: RUBRICATE_DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/rubricate keys create --role agent --agent A-101)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

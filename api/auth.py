@@ -22,6 +22,8 @@ PUBLIC_ROUTES: dict[str, str] = {
     "/healthz": "liveness probe",
     "/readyz": "readiness probe (reports reachability only)",
     "/v1/labeling/webhook": "Label Studio webhook, authenticated by the shared secret header",
+    "/ui/login": "the dashboard's login form (CSRF-protected)",
+    "/ui/logout": "ends the browser's dashboard session (CSRF-protected)",
 }
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `rubricate keys create --role ROLE`.")

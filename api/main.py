@@ -18,6 +18,7 @@ from api.middleware import ActivityMiddleware, BodyLimitMiddleware, SecurityHead
 from api.routers import agreement, conversations, health, imports, judgements, rubrics, scoring_jobs, webhooks
 from api.schemas.common import errors
 from api.state import ServiceState
+from api.ui import mount_ui
 from scorer.settings import Settings
 from scorer.store import Store
 
@@ -27,7 +28,8 @@ DESCRIPTION = """Score support conversations against a QA rubric; review what th
 
 Authenticate with `Authorization: Bearer <key>` (keys come from `rubricate keys create --role ROLE`). Roles:
 **ingest** sends conversations and reads results, **reviewer** reads judgements and agreement, **admin** may do
-everything. Each route's description names the roles it admits.
+everything. Each route's description names the roles it admits. The QA dashboard is at `/ui/` (log in with a
+reviewer, admin or agent key).
 """
 
 
@@ -62,4 +64,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(judgements.router)
     app.include_router(agreement.router)
     app.include_router(webhooks.router, responses=errors(400, 401, 503))  # the statuses the webhook route gives
+    mount_ui(app, settings)  # the QA dashboard under /ui/
     return app

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     redact_pii: bool = Field(default=True, description="Replace PII with placeholders before a hosted model call.")
     pii_patterns: dict[str, str] = Field(default_factory=dict,
                                          description="Extra PII patterns, KIND → regular expression (JSON object).")
+    # The dashboard (/ui/) ----------------------------------------------------------------------------------------
+    ui_secret: str | None = Field(default=None, description="Signs dashboard session cookies; default: a random "
+                                  "secret per start (sessions end at a restart; set it when running several "
+                                  "processes).")
+    ui_session_hours: float = Field(default=12.0, gt=0, description="How long a dashboard login lasts.")
+    lab_dir: Path | None = Field(default=None, description="Folder of rubric-lab JSON results the criterion page "
+                                 "reads its last verdict from; default data_dir/lab.")
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""

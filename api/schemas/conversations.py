@@ -15,6 +15,8 @@ _EXAMPLE_CONVERSATION: dict[str, Any] = {
     "turns": [{"speaker": "customer", "text": "My parcel never arrived."},
               {"speaker": "agent", "text": "Hello, this is Sam from Parcelly. I'm sorry! I'll send a new one today."}],
     "metadata": {"queue": "delivery"},
+    "agent_id": "A-17", "agent_name": "Sam Carter", "team": "Delivery", "started_at": "2026-11-03T09:14:00Z",
+    "csat": 4, "tags": ["vip"],
 }
 
 Item = Annotated[Conversation | Any, Field(union_mode="left_to_right")]

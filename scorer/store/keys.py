@@ -17,7 +17,8 @@ from scorer._errors import RubricateError
 from scorer.store.models import ApiKeyRow
 from scorer.store.repository import Store
 
-__all__ = ["ROLES", "ApiKey", "ApiKeyError", "create_key", "hash_key", "list_keys", "revoke_key", "verify_key"]
+__all__ = ["ROLES", "ApiKey", "ApiKeyError", "create_key", "get_key", "hash_key", "list_keys", "revoke_key",
+           "verify_key"]
 
 ROLES = ("ingest", "reviewer", "admin", "agent")
 """``ingest`` sends conversations and reads results, ``reviewer`` reads the review queue and agreement, ``admin``
@@ -81,6 +82,13 @@ def verify_key(store: Store, key: str) -> ApiKey | None:
         if row is None or row.revoked_at is not None:
             return None
         return _public(row)
+
+
+def get_key(store: Store, key_id: int) -> ApiKey | None:
+    """The key with this id (revoked or not), or None; what a dashboard session re-reads on every request."""
+    with store.session() as s:
+        row = s.get(ApiKeyRow, key_id)
+        return _public(row) if row is not None else None
 
 
 def list_keys(store: Store) -> list[ApiKey]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -43,6 +43,11 @@ CONVERSATION_COLUMNS = ("channel", "language", "agent_id", "agent_name", "team",
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_dashboard", "started_at", "agent_id", "team", "channel", "language",
+                            "agent_name", "created_at"),
+                      Index("ix_conversations_agent_started", "agent_id", "started_at"),
+                      Index("ix_conversations_team_started", "team", "started_at"),
+                      Index("ix_conversations_channel", "channel"), Index("ix_conversations_language", "language"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(255), unique=True, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -62,6 +67,9 @@ class ConversationRow(Base):
         """Copy the conversation's indexed fields (channel, language, agent, team, start, CSAT, tags) to columns."""
         for name in CONVERSATION_COLUMNS:
             setattr(self, name, getattr(conversation, name))
+        if self.started_at is not None:  # stored in UTC: SQLite keeps no offset, and the dashboard groups UTC days
+            start = self.started_at
+            self.started_at = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
 
 
 class RubricVersionRow(Base):
@@ -77,7 +85,9 @@ class RubricVersionRow(Base):
 
 class ScoreCardRow(Base):
     __tablename__ = "score_cards"
-    __table_args__ = (UniqueConstraint("conversation_id", "rubric_version_id", "judge", "content_hash"),)
+    __table_args__ = (UniqueConstraint("conversation_id", "rubric_version_id", "judge", "content_hash"),
+                      Index("ix_score_cards_current", "conversation_id", "rubric_version_id", "id", "score", "status",
+                            "auto_failed", "provisional"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"), index=True)
@@ -96,7 +106,8 @@ class ScoreCardRow(Base):
 
 class JudgementRow(Base):
     __tablename__ = "judgements"
-    __table_args__ = (UniqueConstraint("score_card_id", "criterion_id"),)
+    __table_args__ = (UniqueConstraint("score_card_id", "criterion_id"),
+                      Index("ix_judgements_card_criterion_answer", "score_card_id", "criterion_id", "status", "answer"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     score_card_id: Mapped[int] = mapped_column(ForeignKey("score_cards.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -131,7 +142,8 @@ class ReviewEventRow(Base):
     """One entry of a judgement's history: ai, confirmed, corrected, evidence_edited or deleted."""
 
     __tablename__ = "review_events"
-    __table_args__ = (UniqueConstraint("judgement_id", "source", "external_id", "external_version"),)
+    __table_args__ = (UniqueConstraint("judgement_id", "source", "external_id", "external_version"),
+                      Index("ix_review_events_kind_judgement", "kind", "judgement_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     judgement_id: Mapped[int] = mapped_column(ForeignKey("judgements.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[str] = mapped_column(String(255), index=True)

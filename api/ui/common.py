@@ -1,0 +1,74 @@
+"""What every dashboard page needs: the store, the resolved filters of the request, the filter form's choices,
+and the page errors (rendered as HTML for people, JSON for scripts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from api.ui.render import render
+from api.ui.session import CsrfError, LoginRequired, Viewer, login_redirect_url, wants_html
+from scorer.store import Store
+from scorer.store.dashboard.filters import UNASSIGNED, FilterError, Filters, Scope, resolve
+from scorer.store.models import ConversationRow, RubricVersionRow
+
+__all__ = ["PageError", "choices", "install_handlers", "scope_for", "store_of"]
+
+OPTION_LIMIT = 500
+
+
+class PageError(Exception):
+    """A page that cannot be shown (unknown agent or conversation, or not this viewer's): status and message."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def store_of(request: Request) -> Store:
+    return request.app.state.service.store.get()  # type: ignore[no-any-return]
+
+
+def scope_for(request: Request, viewer: Viewer, session: Session) -> Scope:
+    """The request's filters resolved for the viewer (an agent key is bound to its agent)."""
+    return resolve(session, Filters.from_params(request.query_params), bound_agent=viewer.agent_id)
+
+
+def choices(session: Session, scope: Scope) -> dict[str, list[Any]]:
+    """The values the filter form offers (read from indexed columns, capped)."""
+    out: dict[str, list[Any]] = {}
+    for name, column in (("team", ConversationRow.team), ("agent", ConversationRow.agent_id),
+                         ("channel", ConversationRow.channel), ("language", ConversationRow.language)):
+        query = select(column).distinct().order_by(column).limit(OPTION_LIMIT)
+        if scope.bound_agent is not None:
+            query = query.where(ConversationRow.agent_id == scope.bound_agent)
+        out[name] = [v if v is not None else UNASSIGNED for v in session.scalars(query)]
+    out["rubric"] = list(session.scalars(select(RubricVersionRow.rubric_id).distinct().order_by(
+        RubricVersionRow.rubric_id)))
+    out["version"] = list(session.scalars(select(RubricVersionRow.version).where(
+        RubricVersionRow.rubric_id == (scope.filters.rubric or "")).order_by(RubricVersionRow.id)))
+    return out
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if wants_html(request):
+        return RedirectResponse(login_redirect_url(request), status_code=303)
+    return JSONResponse({"detail": "log in at /ui/login, or send `Authorization: Bearer <key>` with a reviewer, "
+                                   "admin or agent key"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    status_code = exc.status_code if isinstance(exc, PageError) else 400
+    if not request.url.path.startswith("/ui") or not wants_html(request):
+        return JSONResponse({"detail": str(exc)}, status_code=status_code)
+    return render(request, "error.html", status_code, message=str(exc), code=status_code)
+
+
+def install_handlers(app: Any) -> None:
+    app.add_exception_handler(LoginRequired, _login_required)
+    for error in (PageError, FilterError, CsrfError):
+        app.add_exception_handler(error, _page_error)

@@ -1,0 +1,127 @@
+"""An agent's scorecard: trend against the team, category sub-scores, each criterion's pass rate and its change
+since the previous period, and the coaching view (the behaviours most often missed, with quoted examples)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from scorer.store.dashboard.filters import Scope, occurred
+from scorer.store.dashboard.overview import (
+    Bucket,
+    CriterionStats,
+    Totals,
+    categories,
+    criterion_stats,
+    totals,
+    trend,
+)
+from scorer.store.models import ConversationRow, JudgementRow, ScoreCardRow
+from scorer.types import Evidence, Judgement, Rubric
+
+__all__ = ["AgentCard", "CoachingItem", "Example", "agent_card", "agent_identity"]
+
+EXAMPLES = 3
+"""Quoted examples per behaviour to coach."""
+COACHED = 3
+"""Behaviours shown in the coaching view."""
+
+
+@dataclass
+class Example:
+    """A judgement quoted as an example: the conversation, when, the answer, its evidence and rationale."""
+
+    conversation_id: str
+    when: datetime | None
+    answer: str | None
+    evidence: list[Evidence]
+    rationale: str
+
+
+@dataclass
+class CoachingItem:
+    """A behaviour the agent most often missed, with examples of the miss and one where it was done well."""
+
+    stats: CriterionStats
+    missed: list[Example]
+    done_well: Example | None
+
+
+@dataclass
+class AgentCard:
+    agent_id: str
+    name: str | None
+    team: str | None
+    totals: Totals
+    weeks: list[Bucket]
+    team_weeks: list[Bucket]
+    criteria: list[tuple[CriterionStats, CriterionStats | None]]
+    categories: list[tuple[str, float | None, int]]
+    coaching: list[CoachingItem] = field(default_factory=list)
+
+
+def agent_identity(session: Session, scope: Scope, agent_id: str) -> tuple[str | None, str | None] | None:
+    """(name, most frequent team) of an agent among the selected rubric's conversations; None if never seen."""
+    rows = session.execute(scope.base(ConversationRow.agent_name, ConversationRow.team, func.count(),
+                                      period=False, agent=False, others=False)
+                           .where(ConversationRow.agent_id == agent_id)
+                           .group_by(ConversationRow.agent_name, ConversationRow.team)).all()
+    if not rows:
+        return None
+    names, teams = Counter[str](), Counter[str]()
+    for name, team, count in rows:
+        if name:
+            names[name] += count
+        if team:
+            teams[team] += count
+    return (names.most_common(1)[0][0] if names else None, teams.most_common(1)[0][0] if teams else None)
+
+
+def _examples(session: Session, scope: Scope, criterion_id: str, answers: list[str], limit: int) -> list[Example]:
+    """The newest judgements of the criterion with one of ``answers``, those quoting evidence first."""
+    query = scope.base(JudgementRow.payload, ConversationRow.external_id, occurred()).join(
+        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
+        JudgementRow.criterion_id == criterion_id, JudgementRow.status == "scored",
+        JudgementRow.answer.in_(answers)).order_by(occurred().desc(), ScoreCardRow.id.desc()).limit(limit * 4)
+    found: list[Example] = []
+    for payload, external_id, when in session.execute(query):
+        judgement = Judgement.model_validate(payload)
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        found.append(Example(external_id, when, judgement.answer, judgement.evidence, judgement.rationale))
+    found.sort(key=lambda e: not e.evidence)  # stable: newest with evidence first
+    return found[:limit]
+
+
+def _coaching(session: Session, scope: Scope, rubric: Rubric, stats: list[CriterionStats]) -> list[CoachingItem]:
+    missed = sorted((s for s in stats if s.failed), key=lambda s: (-s.failed, s.pass_rate or 0))[:COACHED]
+    items = []
+    for s in missed:
+        scale = rubric.criterion(s.criterion_id).scale
+        failing = [a for a in scale.levels if scale.is_failing(a)]
+        best = [a for a in scale.levels if scale.points(a) == 1]
+        well = _examples(session, scope, s.criterion_id, best, 1)
+        items.append(CoachingItem(s, _examples(session, scope, s.criterion_id, failing, EXAMPLES),
+                                  well[0] if well else None))
+    return items
+
+
+def agent_card(session: Session, scope: Scope, agent_id: str) -> AgentCard | None:
+    """The scorecard of ``agent_id`` over the scope's period (None when the agent has no conversations)."""
+    identity = agent_identity(session, scope, agent_id)
+    if identity is None or scope.rubric is None:
+        return None
+    name, team = identity
+    mine = scope.with_agent(agent_id)
+    now = criterion_stats(session, mine)
+    previous = mine.previous()
+    before = {s.criterion_id: s for s in criterion_stats(session, previous)} if previous else {}
+    team_weeks = trend(session, scope, team=team) if team else []
+    return AgentCard(
+        agent_id=agent_id, name=name, team=team, totals=totals(session, mine), weeks=trend(session, mine),
+        team_weeks=team_weeks, criteria=[(s, before.get(s.criterion_id)) for s in now],
+        categories=categories(scope.rubric, now), coaching=_coaching(session, mine, scope.rubric, now))
