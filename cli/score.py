@@ -37,11 +37,16 @@ def score(
     no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
+    include_excluded: Annotated[bool, typer.Option(
+        "--include-excluded", help="Score conversations the rubric's eligibility rules exclude (too_short, "
+        "bot_only, auto_reply, tag:spam, ...) instead of recording them as excluded.")] = False,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
     A conversation scored before with the same transcript, rubric version and judge is read back, not re-scored.
     Bad records are reported and skipped; the exit code is 1 when anything failed or stayed unscored.
+    Conversations excluded by the rubric's eligibility rules are stored, written to --out and counted with their
+    reason (no model call); --include-excluded scores them anyway.
     """
     settings = settings_for(db)
     the_rubric = load_rubric(rubric)
@@ -66,7 +71,8 @@ def score(
     try:
         with progress:
             task = progress.add_task("score", total=len(records), current="")
-            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy):
+            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
+                                     include_excluded=include_excluded):
                 summary.add(item)
                 if item.card is not None and sink is not None:
                     sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
@@ -90,6 +96,10 @@ def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, 
         f"[red]{len(summary.failed_records)}[/] bad record(s), {summary.unscored_judgements} unscored judgement(s), "
         f"{summary.needs_review} judgement(s) flagged for review · rubric version {version}"
     )
+    if summary.excluded:
+        reasons = ", ".join(f"{n} {escape(reason)}" for reason, n in sorted(summary.excluded.items()))
+        console.print(f"[bold]{sum(summary.excluded.values())}[/] excluded by eligibility rules ({reasons}); "
+                      "stored with their reason · score them anyway with --include-excluded")
     if out:
         console.print(f"results: {out}   (view with: rubricate show {out})")
     if db_url:

@@ -10,9 +10,10 @@ import yaml
 from pydantic import ValidationError
 
 from scorer._errors import RubricError
+from scorer.programme import AlertRules, Eligibility
 from scorer.types import Criterion, Rubric, Scale
 
-__all__ = ["load_rubric", "parse_rubric", "parse_scale"]
+__all__ = ["load_rubric", "parse_rubric", "parse_scale", "programme_fields"]
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 _NAMED_SCALES = {
@@ -58,6 +59,20 @@ def parse_scale(value: Any, *, where: str) -> Scale:
             raise RubricError(f"{where}: descriptions for unknown levels {sorted(unknown)}")
         return Scale(kind="ordinal", levels=levels, descriptions=descriptions, allow_na=bool(body.get("na")))
     raise RubricError(f"{where}: scale must be a name, a range or a mapping, not {type(value).__name__}")
+
+
+def programme_fields(data: dict[str, Any], *, source: str) -> dict[str, Any]:
+    """The rubric's ``eligibility`` and ``alerts`` blocks, validated (absent: the defaults)."""
+    out: dict[str, Any] = {}
+    for name, model in (("eligibility", Eligibility), ("alerts", AlertRules)):
+        if data.get(name) is None:
+            continue
+        try:
+            out[name] = model.model_validate(data[name])
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise RubricError(f"{source}: {name}: {problems}") from exc
+    return out
 
 
 def _line_of(node: yaml.Node | None) -> str:
@@ -108,9 +123,11 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
             raise RubricError(f"{where}: the question is empty")
         scale = parse_scale(raw.get("scale"), where=where)
         applies_when = raw.get("applies_when")
-        if applies_when and not scale.allow_na:
+        applies_if = raw.get("applies_if")
+        if (applies_when or applies_if is not None) and not scale.allow_na:
             scale = scale.model_copy(update={"allow_na": True})
-        known = {"id", "question", "category", "scale", "applies_when", "weight", "auto_fail", "guidance"}
+        known = {"id", "question", "category", "scale", "applies_when", "applies_if", "weight", "auto_fail",
+                 "guidance"}
         extra = set(raw) - known
         if extra:
             raise RubricError(f"{where}: unknown field(s) {sorted(extra)}; known: {sorted(known)}")
@@ -125,6 +142,7 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
                     weight=raw.get("weight", 1.0),
                     auto_fail=bool(raw.get("auto_fail", False)),
                     guidance=str(raw["guidance"]).strip() if raw.get("guidance") else None,
+                    applies_if=applies_if,
                 )
             )
         except ValidationError as exc:
@@ -135,6 +153,7 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
         name=str(data.get("name") or data["id"]),
         description=data.get("description"),
         criteria=criteria,
+        **programme_fields(data, source=source),
     )
 
 
