@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import document_roles
 from api.errors import install_error_handlers
 from api.middleware import ActivityMiddleware, BodyLimitMiddleware
-from api.routers import agreement, conversations, health, judgements, rubrics, scoring_jobs, webhooks
+from api.routers import agreement, conversations, disputes, health, judgements, rubrics, scoring_jobs, webhooks
 from api.schemas.common import errors
 from api.state import ServiceState
 from scorer.settings import Settings
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ActivityMiddleware, gate=service.gate)
     for router in (health.router, rubrics.router, conversations.router, scoring_jobs.router, judgements.router,
-                   agreement.router):
+                   agreement.router, disputes.router):
         document_roles(router)
     app.include_router(health.router)
     app.include_router(rubrics.router)
@@ -59,5 +59,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(scoring_jobs.router)
     app.include_router(judgements.router)
     app.include_router(agreement.router)
+    app.include_router(disputes.router)
     app.include_router(webhooks.router, responses=errors(400, 401, 503))  # the statuses the webhook route gives
     return app

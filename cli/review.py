@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli._common import DbOption, RubricOption, console, open_store, settings_for
@@ -60,6 +61,10 @@ def pull(rubric: RubricOption, db: DbOption = None) -> None:
                   f"{len(result.rejected)} rejected")
     for criterion, count in sorted(result.per_criterion.items()):
         console.print(f"  {criterion}: {count}")
+    for dispute in result.disputes:
+        console.print(f"  dispute #{dispute.id} {escape(dispute.conversation_id)} / {escape(dispute.criterion_id)}: "
+                      f"[bold]{dispute.status}[/] ({escape(str(dispute.disputed_answer))} → "
+                      f"{escape(str(dispute.decided_answer))}), score {dispute.score_before} → {dispute.score_after}")
     for rejected in result.rejected:
         console.print(f"  [yellow]rejected[/] {rejected.criterion_id or '?'}: {rejected.reason}")
 

@@ -25,6 +25,7 @@ from labeling.config import label_config
 from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
 from scorer._extras import require
 from scorer.store import Store
+from scorer.store.disputes import Dispute, dispute_comments, resolve_disputes
 from scorer.store.reviews import (
     QueuedItem,
     enqueue_routed,
@@ -69,6 +70,7 @@ class PullResult:
     deleted: int = 0
     rejected: list[RejectedResult] = field(default_factory=list)
     per_criterion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    disputes: list[Dispute] = field(default_factory=list)
 
 
 def model_version(rubric: Rubric) -> str:
@@ -118,6 +120,7 @@ def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: in
         project_id = ensure_project(client, rubric)
         result = PushResult(project_id=project_id, newly_queued=added)
         interface = LabelInterface(label_config(rubric))
+        comments = dispute_comments(store, [i.judgement_id for i in items])
         groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for item in items:
             groups[(item.conversation.id, item.judge)].append(item)
@@ -127,7 +130,8 @@ def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: in
             tasks = []
             for conv_id, judge in batch_keys:
                 group = groups[(conv_id, judge)]
-                task = build_task(group[0].conversation, rubric, [(i.judgement, i.reasons) for i in group],
+                task = build_task(group[0].conversation, rubric, [(i.judgement, _shown_reasons(i, comments))
+                                                                  for i in group],
                                   model_version=model_version(rubric))
                 for prediction in task.get("predictions", []):
                     if not interface.validate_prediction(prediction):
@@ -145,6 +149,13 @@ def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: in
                 result.tasks += 1
                 result.judgements += len(group)
     return result
+
+
+def _shown_reasons(item: QueuedItem, comments: dict[int, str]) -> list[str]:
+    """The routing reasons as the reviewer sees them: a disputed judgement carries the agent's comment."""
+    if item.judgement_id not in comments:
+        return item.reasons
+    return [*item.reasons, f'agent\'s comment: "{comments[item.judgement_id]}"']
 
 
 def _tasks(client: httpx.Client, project_id: int) -> Iterator[dict[str, Any]]:
@@ -209,5 +220,6 @@ def pull(store: Store, connection: Connection, rubric: Rubric,
             if after_task is not None:
                 after_task(int(task["id"]))
         result.deleted = supersede_missing(store, SOURCE, judgements, present)
+    result.disputes = resolve_disputes(store, rubric)
     store.set_state(f"label_studio:{rubric.version}:last_pull", datetime.now(UTC).isoformat())
     return result

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     broker_queue: str = Field(default="rubricate", min_length=1,
                               description="Celery queue; one queue per database (workers and API must agree).")
 
+    # The QA programme (docs/programme.md) ----------------------------------------------------------------------
+    dispute_window_days: int = Field(default=14, ge=0, description="Days after scoring an agent may dispute.")
+    alert_url: str | None = Field(default=None, description="Webhook URL alerts are POSTed to (per rubric: alerts.url).")
+    alert_secret: str | None = Field(default=None, description="Secret that signs alerts (X-Rubricate-Signature).")
+    alert_score_below: float = Field(default=50, ge=0, le=100, description="Alert when a score falls below this.")
+    alert_max_attempts: int = Field(default=12, ge=1, description="Delivery attempts before an alert is failed.")
+    alert_backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles each time.")
+    alert_backoff_max_seconds: float = Field(default=900.0, gt=0, description="Longest delay between retries.")
+    dashboard_url: str | None = Field(default=None, description="Public base URL of the dashboard, for links in "
+                                      "alerts (default http://<api_host>:<api_port>).")
+
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""
         if self.database_url:
