@@ -47,7 +47,7 @@ def _agent_scope(key: ApiKey) -> str | None:
     summary="Dispute a judgement of a conversation",
     responses={404: {"model": ErrorOut, "description": "Unknown conversation (for this agent) or criterion."},
                409: {"model": ErrorOut, "description": "The judgement already has an open dispute."},
-               **errors(422)},
+               **errors(400, 422)},
 )
 def create_dispute(conversation_id: Annotated[str, Path(max_length=255)], body: DisputeIn, store: StoreDep,
                    settings: SettingsDep, key: AgentKey) -> Dispute:
