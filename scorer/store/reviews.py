@@ -43,6 +43,7 @@ class QueuedItem:
     audit: bool
     state: str
     task_id: int | None
+    assignee: str | None = None
 
 
 def enqueue_routed(store: Store, rubric_id: str, rubric_version: str) -> int:
@@ -79,7 +80,8 @@ def queued_items(store: Store, rubric_id: str, rubric_version: str, states: tupl
             .order_by(ConversationRow.id, JudgementRow.position)
         ).all()
         return [QueuedItem(q.id, j.id, Conversation.model_validate(payload), Judgement.model_validate(j.payload),
-                           judge, list(q.reasons), q.audit, q.state, q.task_id) for q, j, judge, payload in rows]
+                           judge, list(q.reasons), q.audit, q.state, q.task_id, q.assignee)
+                for q, j, judge, payload in rows]
 
 
 def mark_pushed(store: Store, queue_ids: list[int], *, project_id: int, task_id: int) -> None:
