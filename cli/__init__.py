@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "cli.evaluate",
     "cli.service",
     "cli.rubric",
+    "cli.alerts",
+    "cli.calibration",
 )
 
 HELP = """Score support conversations against a QA rubric, with located evidence and a human review loop.

@@ -58,6 +58,9 @@ def pull(rubric: RubricOption, db: DbOption = None) -> None:
     store = open_store(settings)
     with console.status("pulling from Label Studio …"):
         result = pull_reviews(store, connection_for(settings), the_rubric)
+    from scorer.store.alerts import fire_dispute_alerts
+
+    fire_dispute_alerts(store, settings, the_rubric, result.disputes)
     console.print(f"stored {result.stored} new decision(s), {result.unchanged} unchanged, {result.deleted} deleted, "
                   f"{len(result.rejected)} rejected")
     for criterion, count in sorted(result.per_criterion.items()):

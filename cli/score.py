@@ -18,6 +18,8 @@ from scorer.output import card_to_record
 from scorer.pipeline import BatchSummary, score_batch
 from scorer.policy import build_policy
 from scorer.rubric import load_rubric
+from scorer.store.alerts import fire_card_alerts
+from scorer.types import Conversation
 
 __all__ = ["register"]
 
@@ -64,6 +66,8 @@ def score(
                       "`rubricate calibrate` re-validates it")
     policy = plan.policy
     records = list(read_conversations(input))
+    by_id = {r.id: r for r in records if isinstance(r, Conversation)}
+    alerts = 0
     summary = BatchSummary()
     sink = out.open("w", encoding="utf-8") if out else None
     progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -74,6 +78,9 @@ def score(
             for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
                                      include_excluded=include_excluded):
                 summary.add(item)
+                if store is not None and item.card is not None and not item.cached:
+                    alerts += fire_card_alerts(store, settings, the_rubric, by_id[item.card.conversation_id],
+                                               item.card)
                 if item.card is not None and sink is not None:
                     sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
                     sink.flush()
@@ -85,6 +92,8 @@ def score(
             sink.close()
         if store is not None:
             store.close()
+    if alerts:
+        console.print(f"{alerts} alert(s) recorded; the worker sends them (or `rubricate alerts deliver`)")
     _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
     if not summary.ok:
         raise typer.Exit(1)

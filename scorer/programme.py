@@ -51,7 +51,6 @@ class AlertRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = Field(default=None, description="Where to POST alerts (http or https).")
-    secret: str | None = Field(default=None, description="Signing secret (default RUBRICATE_ALERT_SECRET).")
     score_below: float | None = Field(default=None, ge=0, le=100, description="Alert when a score falls below.")
     on_auto_fail: bool = Field(default=True, description="Alert when a scorecard's auto-fail applies.")
     on_dispute_resolved: bool = Field(default=True, description="Alert when a dispute is upheld or overturned.")

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(default=12, ge=1, description="Delivery attempts before an alert is failed.")
     alert_backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles each time.")
     alert_backoff_max_seconds: float = Field(default=900.0, gt=0, description="Longest delay between retries.")
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one alert delivery.")
+    alert_poll_seconds: float = Field(default=2.0, gt=0, description="How often the worker sends due alerts.")
     dashboard_url: str | None = Field(default=None, description="Public base URL of the dashboard, for links in "
                                       "alerts (default http://<api_host>:<api_port>).")
 

@@ -4,6 +4,7 @@ with reason ``dispute`` and the agent's comment, a reviewer answers through the 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from label_studio_sdk import LabelStudio
 
 from labeling.server import Credentials
 from labeling.sync import Connection, pull, push
+from scorer.store.alerts import fire_dispute_alerts, list_deliveries
 from scorer.store.disputes import DisputeError, open_dispute
 from scorer.store.reviews import queued_items
 from tests._api_fixtures import Api, conversation, make_settings, open_api
@@ -75,6 +77,12 @@ def test_dispute_through_the_api_and_back_through_a_real_pull(api: Api, label_st
     assert greet["answer"] == "no" and greet["current_answer"] == "yes"  # the AI's answer stays in the history
     assert [h["kind"] for h in greet["history"]] == ["ai", "corrected"]
     assert api.client.get("/v1/disputes?status=open", headers=reviewer).json() == []
+    alerting = make_settings(Path("."), alert_url="http://127.0.0.1:9/hook")
+    assert fire_dispute_alerts(store, alerting, rubric, pulled.disputes) == 1
+    assert fire_dispute_alerts(store, alerting, rubric, pulled.disputes) == 0  # recorded once
+    [alert] = [d for d in list_deliveries(store) if d.event == "dispute_resolved"]
+    sent = json.loads(alert.body)
+    assert sent["dispute"]["status"] == "overturned" and sent["agent"]["id"] == "A-1"
     assert pull(store, connection, rubric).disputes == []  # resolved once
     # a new dispute of the same judgement is allowed once the first is resolved
     assert api.client.post("/v1/conversations/d1/disputes", json=body, headers=agent).status_code == 201
