@@ -53,7 +53,8 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
     for record in records:
         if record.get("status") == "excluded":
             console.print(Text.assemble((str(record["conversation_id"]), "bold"), "  excluded: ",
-                                        (str(record.get("reason")), "yellow"), ("  (not scored, no model call)", "dim")))
+                                        (str(record.get("reason")), "yellow"),
+                                        ("  (not scored, no model call)", "dim")))
             continue
         score = record.get("score")
         failed = ", ".join(record.get("auto_failed_by", []))
@@ -97,7 +98,8 @@ def print_summary(path: Path) -> None:
         score = "—" if r.get("score") is None else f"{r['score']:.1f}"
         if r.get("status") == "excluded":
             score = f"excluded: {r.get('reason')}"
-        table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), Text(score), ", ".join(r.get("auto_failed_by", [])) or "",
+        table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), Text(score),
+                      ", ".join(r.get("auto_failed_by", [])) or "",
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),
                       str(sum(bool(j.get("needs_review")) for j in r["judgements"])))

@@ -26,10 +26,7 @@ def field_values(conversation: Conversation, name: str) -> list[str]:
     """The values of one field of the conversation, as strings (empty when it has none)."""
     if name == "tags":
         return [str(t) for t in conversation.tags]
-    if name in _ATTRIBUTES:
-        value = getattr(conversation, name)
-    else:
-        value = conversation.metadata.get(name)
+    value = getattr(conversation, name) if name in _ATTRIBUTES else conversation.metadata.get(name)
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]

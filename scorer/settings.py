@@ -72,7 +72,8 @@ class Settings(BaseSettings):
 
     # The QA programme (docs/programme.md) ----------------------------------------------------------------------
     dispute_window_days: int = Field(default=14, ge=0, description="Days after scoring an agent may dispute.")
-    alert_url: str | None = Field(default=None, description="Webhook URL alerts are POSTed to (per rubric: alerts.url).")
+    alert_url: str | None = Field(default=None, description="Webhook URL alerts are POSTed to (or a rubric's "
+                                  "alerts.url).")
     alert_secret: str | None = Field(default=None, description="Secret that signs alerts (X-Rubricate-Signature).")
     alert_score_below: float = Field(default=50, ge=0, le=100, description="Alert when a score falls below this.")
     alert_max_attempts: int = Field(default=12, ge=1, description="Delivery attempts before an alert is failed.")
