@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from eval.report._html import Section, render_page, table_html
+from scorer._extras import require
 from scorer.store.calibration_sessions import Answer
 from scorer.types import NA, Conversation, Criterion, Rubric
 
@@ -66,8 +67,7 @@ def consensus_of(answers: Sequence[str]) -> str | None:
 
 def alpha(matrix: list[list[str | None]], criterion: Criterion) -> float | None:
     """Krippendorff's α of a reviewers × units matrix of answers (None = not answered); None when undefined."""
-    import krippendorff
-
+    krippendorff = require("krippendorff", "eval", "The calibration-session report")
     ordinal = criterion.scale.kind == "ordinal"
     codes = {a: i for i, a in enumerate(criterion.answers)}
     data = np.array([[np.nan if a is None or (ordinal and a == NA) else codes[a] for a in row] for row in matrix],
