@@ -36,15 +36,17 @@ def log(
                                                                 "at": at.isoformat()}
                                                                for n, code, err, at in d.history]}))
         return
-    table = Table(title=f"alert deliveries (newest {limit})")
-    for column in ("id", "event", "conversation", "url", "status", "attempts"):
+    table = Table(title=f"alert deliveries (newest {limit}; every attempt with --json)")
+    for column in ("id", "event", "conversation", "status", "attempts", "last attempt"):
         table.add_column(column)
     for d in deliveries:
-        tries = "\n".join(f"#{n} {at:%Y-%m-%d %H:%M:%S} {code if code is not None else ''} {err or ''}".rstrip()
-                          for n, code, err, at in d.history) or "—"
+        last = "—"
+        if d.history:
+            _, code, err, at = d.history[-1]
+            last = f"{at:%m-%d %H:%M:%S} " + (f"HTTP {code}" if code is not None else (err or "").split(":")[0])
         style = {"delivered": "green", "failed": "red"}.get(d.status, "yellow")
-        table.add_row(str(d.id), d.event, Text(d.conversation_id), Text(d.url), Text(d.status, style=style),
-                      Text(tries))
+        table.add_row(str(d.id), d.event, Text(d.conversation_id), Text(d.status, style=style),
+                      str(len(d.history)), Text(last))
     console.print(table)
     if not deliveries:
         console.print("no alerts recorded yet (set RUBRICATE_ALERT_URL or a rubric's alerts: url)")
@@ -53,6 +55,8 @@ def log(
 @app.command()
 def deliver(
     watch: Annotated[bool, typer.Option("--watch", help="Keep sending until interrupted.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Try every pending alert now, without waiting for its backoff "
+                                                    "(e.g. the receiver is back).")] = False,
     db: DbOption = None,
 ) -> None:
     """Send due alerts now (the worker does this by itself; this is for the command line and cron)."""
@@ -64,7 +68,7 @@ def deliver(
     store = open_store(settings)
     with httpx.Client(timeout=settings.alert_timeout_seconds) as client:
         while True:
-            counts = deliver_due(store, settings, client)
+            counts = deliver_due(store, settings, client, now=now)
             if counts or not watch:
                 console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing due")
             if not watch:

@@ -62,7 +62,9 @@ class Dispute(BaseModel):
 
 
 def _out(row: DisputeRow) -> Dispute:
-    return Dispute.model_validate(row, from_attributes=True)
+    dispute = Dispute.model_validate(row, from_attributes=True)
+    return dispute.model_copy(update={"created_at": _aware(dispute.created_at),
+                                      "resolved_at": dispute.resolved_at and _aware(dispute.resolved_at)})
 
 
 def _aware(value: datetime) -> datetime:
