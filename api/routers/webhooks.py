@@ -50,11 +50,16 @@ def label_studio_webhook(
         return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
     title = str(project.get("title", ""))
     rubric_id, _, version = title.removeprefix("rubricate ").partition("@")
+    version = version.split(" · ")[0]  # a reviewer's own project (review sampling) is "<id>@<version> · <name>"
     rubric = store.get_rubric(rubric_id, version) if version else None
     if rubric is None:
         log.warning("webhook for project %r, which is not a rubricate project; ignored", title)
         return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
     result = PullResult()
     ingest_task(store, rubric, {**task, "annotations": [annotation]}, result)
+    from scorer.store.alerts import fire_dispute_alerts
+    from scorer.store.disputes import resolve_disputes
+
+    fire_dispute_alerts(store, settings, rubric, resolve_disputes(store, rubric))  # a decided dispute, at once
     return WebhookResult(action=action, stored=result.stored, unchanged=result.unchanged,
                          rejected=len(result.rejected))
