@@ -157,3 +157,16 @@ def test_score_command_writes_excluded_records(tmp_path: Path) -> None:
     records = {r["conversation_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert records["short"]["status"] == "excluded" and records["short"]["reason"] == "too_short"
     assert records["ok"]["status"] == "scored"
+
+
+def test_api_scorecard_says_excluded(tmp_path: Path) -> None:
+    from tests._api_fixtures import conversation, make_settings, open_api
+
+    with open_api(make_settings(tmp_path)) as api:
+        api.add_rubric()
+        job = api.ingest(conversation("tiny", text="Ok, bye!"), conversation("spam", tags=["spam"])).json()
+        assert api.wait_job(job["job_id"])["status"] == "done"
+        for cid, reason in (("tiny", "too_short"), ("spam", "tag:spam")):
+            card = api.client.get(f"/v1/conversations/{cid}/scorecard", headers=api.auth("ingest")).json()
+            assert (card["status"], card["excluded_reason"], card["score"], card["judgements"]) == (
+                "excluded", reason, None, [])
