@@ -6,6 +6,8 @@ stored, counted and shown like any other result. Reasons, checked in this order:
 ``tag:<tag>``     a tag listed in ``exclude_tags`` (default ``spam`` and ``test``)
 ``field:<name>``  a field matching ``exclude_if`` (e.g. ``{channel: [other]}``)
 ``bot_only``      no turn by a human agent
+``spam``          the customer's messages read as spam by rules: a link plus a promotional phrase, or two
+                  promotional phrases (en, zh, ro, bg)
 ``auto_reply``    every agent turn is an out-of-office or auto-acknowledgement message (en, zh, ro, bg rules)
 ``too_short``     fewer than ``min_agent_words`` words written by agents (each CJK character counts as a word)
 """
@@ -19,8 +21,8 @@ from scorer.conditions import matches
 from scorer.programme import Eligibility
 from scorer.types import Conversation, Rubric, ScoreCard
 
-__all__ = ["AUTO_REPLY_PATTERNS", "Eligibility", "agent_word_count", "eligibility_check", "excluded_card",
-           "exclusion_reason", "is_auto_reply"]
+__all__ = ["AUTO_REPLY_PATTERNS", "SPAM_PATTERNS", "Eligibility", "agent_word_count", "eligibility_check", "excluded_card",
+           "exclusion_reason", "is_auto_reply", "is_spam"]
 
 AUTO_REPLY_PATTERNS: dict[str, tuple[str, ...]] = {
     "en": (r"\bout of (the )?office\b", r"\bauto(matic|mated)?[- ]?(reply|response|acknowledge?ment)\b",
@@ -37,6 +39,18 @@ AUTO_REPLY_PATTERNS: dict[str, tuple[str, ...]] = {
            r"в отпуск", r"не отговаряйте на (това|този)"),
 }
 """Phrases of out-of-office and auto-acknowledgement messages, by language (all are tried on every turn)."""
+
+SPAM_PATTERNS: tuple[str, ...] = (
+    r"\b(you('ve| have)? won|winner|claim your (prize|reward)|free (gift|cruise|iphone|money))\b",
+    r"\bclick (here|the link|below)\b", r"\b(bitcoin|crypto|forex) (investment|profit|opportunit)", r"\bviagra\b",
+    r"\b(limited|exclusive) offer\b", r"\bearn \$?\d+ (a|per) (day|week)\b",
+    r"恭喜您?中奖", r"免费领取", r"点击(链接|这里)", r"加微信",
+    r"\bai c[âa]știgat\b", r"\bofert[ăa] (limitat[ăa]|exclusiv[ăa])\b", r"\bclick aici\b", r"\bgratuit\b",
+    r"спечелихте", r"безплатн[аоие]", r"кликнете (тук|на линка)", r"ограничена оферта",
+)
+"""Promotional phrases; a customer message with a link and one of them, or with two, reads as spam."""
+_SPAM = [re.compile(p, re.IGNORECASE) for p in SPAM_PATTERNS]
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 _COMPILED = [re.compile(p, re.IGNORECASE) for patterns in AUTO_REPLY_PATTERNS.values() for p in patterns]
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -57,6 +71,13 @@ def is_auto_reply(text: str) -> bool:
     return any(p.search(text) for p in _COMPILED)
 
 
+def is_spam(conversation: Conversation) -> bool:
+    """True when the customer's messages read as spam (a link and a promotional phrase, or two phrases)."""
+    text = "\n".join(t.text for t in conversation.turns if t.speaker == "customer")
+    hits = sum(bool(p.search(text)) for p in _SPAM)
+    return hits >= 2 or (hits >= 1 and bool(_LINK.search(text)))
+
+
 def exclusion_reason(conversation: Conversation, rules: Eligibility) -> str | None:
     """Why the conversation is not worth scoring under ``rules``, or None when it is eligible."""
     tags = {t.casefold(): t for t in conversation.tags}
@@ -67,6 +88,8 @@ def exclusion_reason(conversation: Conversation, rules: Eligibility) -> str | No
         for name, values in rules.exclude_if.items():
             if matches(conversation, {name: values}):
                 return f"field:{name}"
+    if rules.exclude_spam and is_spam(conversation):
+        return "spam"
     agent_turns = [t for t in conversation.turns if t.speaker == "agent"]
     if rules.exclude_bot_only and not agent_turns:
         return "bot_only"

@@ -37,6 +37,7 @@ class Eligibility(BaseModel):
     exclude_bot_only: bool = Field(default=True, description="No human agent turn → excluded as bot_only.")
     exclude_auto_replies: bool = Field(default=True, description="Only auto-replies from agents → auto_reply.")
     exclude_tags: list[str] = Field(default_factory=lambda: ["spam", "test"], description="Tags → tag:<tag>.")
+    exclude_spam: bool = Field(default=True, description="Customer messages that read as spam by rules → spam.")
     exclude_if: Condition | None = Field(default=None, description="Field conditions → field:<name>.")
 
     @field_validator("exclude_if", mode="before")

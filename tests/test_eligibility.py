@@ -60,6 +60,31 @@ def test_filters_in_four_languages(lang: str) -> None:
     assert exclusion_reason(_conv("d", [AUTO[lang], LONG[lang]], language=lang), DEFAULT) is None
 
 
+SPAM = {
+    "en": "Congratulations, you have won! Claim your prize: http://prizes.example/now",
+    "zh": "恭喜您中奖了！免费领取 iPhone，点击链接 http://x.example",
+    "ro": "Ai câștigat un telefon gratuit! Click aici pentru premiu.",
+    "bg": "Спечелихте безплатна почивка! Кликнете тук: www.example.bg",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ro", "bg"])
+def test_spam_by_rules_in_four_languages(lang: str) -> None:
+    assert exclusion_reason(_conv("s", [LONG[lang]], customer=SPAM[lang], language=lang), DEFAULT) == "spam"
+    assert exclusion_reason(_conv("s", [LONG[lang]], customer=SPAM[lang]),
+                            Eligibility(exclude_spam=False)) is None
+
+
+def test_ordinary_customers_are_not_spam() -> None:
+    for text in ("My order https://shop.example/orders/123 never arrived.", "Is shipping free for returns?",
+                 "Click here? I clicked the link in your email and it failed."):
+        assert exclusion_reason(_conv("n", [LONG["en"]], customer=text), DEFAULT) is None, text
+    examples = Path(__file__).resolve().parent.parent / "examples" / "conversations.jsonl"
+    for line in examples.read_text(encoding="utf-8").splitlines():
+        conv = Conversation.model_validate_json(line)
+        assert exclusion_reason(conv, DEFAULT) is None, conv.id  # none of the written examples is excluded
+
+
 def test_word_counts_count_cjk_characters() -> None:
     assert agent_word_count(_conv("z", ["好的。"])) == 2
     assert agent_word_count(_conv("e", ["Ok, done."])) == 2
