@@ -21,8 +21,8 @@ from scorer.conditions import matches
 from scorer.programme import Eligibility
 from scorer.types import Conversation, Rubric, ScoreCard
 
-__all__ = ["AUTO_REPLY_PATTERNS", "SPAM_PATTERNS", "Eligibility", "agent_word_count", "eligibility_check", "excluded_card",
-           "exclusion_reason", "is_auto_reply", "is_spam"]
+__all__ = ["AUTO_REPLY_PATTERNS", "SPAM_PATTERNS", "Eligibility", "agent_word_count", "eligibility_check",
+           "excluded_card", "exclusion_reason", "is_auto_reply", "is_spam"]
 
 AUTO_REPLY_PATTERNS: dict[str, tuple[str, ...]] = {
     "en": (r"\bout of (the )?office\b", r"\bauto(matic|mated)?[- ]?(reply|response|acknowledge?ment)\b",
