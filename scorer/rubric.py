@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from scorer._errors import RubricError
 from scorer.programme import AlertRules, Eligibility
+from scorer.settings import Settings
 from scorer.types import Criterion, Rubric, Scale
 
-__all__ = ["load_rubric", "parse_rubric", "parse_scale", "programme_fields"]
+__all__ = ["default_eligibility", "load_rubric", "parse_rubric", "parse_scale", "programme_fields"]
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 _NAMED_SCALES = {
@@ -61,9 +62,10 @@ def parse_scale(value: Any, *, where: str) -> Scale:
     raise RubricError(f"{where}: scale must be a name, a range or a mapping, not {type(value).__name__}")
 
 
-def programme_fields(data: dict[str, Any], *, source: str) -> dict[str, Any]:
-    """The rubric's ``eligibility`` and ``alerts`` blocks, validated (absent: the defaults)."""
-    out: dict[str, Any] = {}
+def programme_fields(data: dict[str, Any], *, source: str, eligibility: Eligibility | None = None
+                     ) -> dict[str, Any]:
+    """The rubric's ``eligibility`` and ``alerts`` blocks, validated (absent: ``eligibility``, else the defaults)."""
+    out: dict[str, Any] = {} if eligibility is None else {"eligibility": eligibility}
     for name, model in (("eligibility", Eligibility), ("alerts", AlertRules)):
         if data.get(name) is None:
             continue
@@ -89,8 +91,9 @@ def _criterion_nodes(root: yaml.Node | None) -> list[yaml.Node | None]:
     return []
 
 
-def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
-    """Parse rubric YAML text; ``source`` names it in error messages."""
+def parse_rubric(text: str, *, source: str = "<rubric>", eligibility: Eligibility | None = None) -> Rubric:
+    """Parse rubric YAML text; ``source`` names it in error messages. ``eligibility`` applies when the rubric has
+    no ``eligibility:`` block of its own (see :func:`default_eligibility`)."""
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
@@ -153,12 +156,31 @@ def parse_rubric(text: str, *, source: str = "<rubric>") -> Rubric:
         name=str(data.get("name") or data["id"]),
         description=data.get("description"),
         criteria=criteria,
-        **programme_fields(data, source=source),
+        **programme_fields(data, source=source, eligibility=eligibility),
     )
 
 
-def load_rubric(path: str | Path) -> Rubric:
-    """Load a rubric YAML file; raises :class:`RubricError` naming the file and the problem."""
+def default_eligibility(settings: Settings | None = None) -> Eligibility | None:
+    """The eligibility rules for every rubric without its own, from the YAML file ``RUBRICATE_ELIGIBILITY_FILE``
+    (an ``eligibility:`` block, or the bare mapping); None when the setting is unset."""
+    path = (settings or Settings()).eligibility_file
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RubricError(f"{path} (RUBRICATE_ELIGIBILITY_FILE): cannot read it: {exc}") from exc
+    block = data.get("eligibility", data) if isinstance(data, dict) else data
+    try:
+        return Eligibility.model_validate(block)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RubricError(f"{path} (RUBRICATE_ELIGIBILITY_FILE): {problems}") from exc
+
+
+def load_rubric(path: str | Path, *, settings: Settings | None = None) -> Rubric:
+    """Load a rubric YAML file; raises :class:`RubricError` naming the file and the problem. A rubric without an
+    ``eligibility:`` block gets the rules of ``RUBRICATE_ELIGIBILITY_FILE`` when that is set."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -166,4 +188,4 @@ def load_rubric(path: str | Path) -> Rubric:
         raise RubricError(f"{path}: no such rubric file") from exc
     except UnicodeDecodeError as exc:
         raise RubricError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    return parse_rubric(text, source=str(path))
+    return parse_rubric(text, source=str(path), eligibility=default_eligibility(settings))

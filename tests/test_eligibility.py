@@ -195,3 +195,21 @@ def test_api_scorecard_says_excluded(tmp_path: Path) -> None:
             card = api.client.get(f"/v1/conversations/{cid}/scorecard", headers=api.auth("ingest")).json()
             assert (card["status"], card["excluded_reason"], card["score"], card["judgements"]) == (
                 "excluded", reason, None, [])
+
+
+def test_eligibility_file_for_every_rubric_without_its_own(tmp_path: Path) -> None:
+    from scorer.rubric import load_rubric
+    from scorer.settings import Settings
+
+    shared = tmp_path / "eligibility.yaml"
+    shared.write_text("eligibility:\n  min_agent_words: 2\n  exclude_tags: [internal]\n")
+    settings = Settings(_env_file=None, eligibility_file=shared)  # type: ignore[call-arg]
+    plain, own = tmp_path / "plain.yaml", tmp_path / "own.yaml"
+    plain.write_text(RUBRIC_YAML)
+    own.write_text(RUBRIC_YAML + "eligibility: {min_agent_words: 9}\n")
+    assert load_rubric(plain, settings=settings).eligibility.exclude_tags == ["internal"]
+    assert load_rubric(own, settings=settings).eligibility.min_agent_words == 9  # a rubric's own block wins
+    assert load_rubric(plain, settings=Settings(_env_file=None)).eligibility == DEFAULT  # type: ignore[call-arg]
+    shared.write_text("eligibility: {min_words: 2}\n")
+    with pytest.raises(RubricError, match="RUBRICATE_ELIGIBILITY_FILE"):
+        load_rubric(plain, settings=settings)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import AdminKey, ReaderKey, StoreDep
+from api.deps import AdminKey, ReaderKey, SettingsDep, StoreDep
 from api.errors import invalid
 from api.schemas.common import AUTH_ERRORS, ErrorOut, errors
 from api.schemas.rubrics import RUBRIC_REQUEST_BODY, RubricOut, RubricSummary
 from scorer._errors import RubricError
-from scorer.rubric import parse_rubric
+from scorer.rubric import default_eligibility, parse_rubric
 from scorer.store import Store
 from scorer.store.queries import rubric_versions
 from scorer.types import Rubric
@@ -55,13 +55,14 @@ def _out(rubric: Rubric, created: bool = False) -> RubricOut:
     openapi_extra={"requestBody": RUBRIC_REQUEST_BODY},
     responses={200: {"model": RubricOut, "description": "This version was stored before."}, **errors(400, 413)},
 )
-async def create_rubric(request: Request, response: Response, store: StoreDep, key: AdminKey) -> RubricOut:
+async def create_rubric(request: Request, response: Response, store: StoreDep, settings: SettingsDep,
+                        key: AdminKey) -> RubricOut:
     """Validate the rubric like a rubric file and store it. Storing the same rubric again returns 200 with the same
     version; a changed rubric gets a new version and older versions stay readable."""
     body = await request.body()
     text = _rubric_text(body, request.headers.get("content-type", "application/json"))
     try:
-        rubric = parse_rubric(text, source="request body")
+        rubric = parse_rubric(text, source="request body", eligibility=default_eligibility(settings))
     except RubricError as exc:
         raise invalid(["body"], str(exc)) from exc
     created = await run_in_threadpool(_save, store, rubric)
