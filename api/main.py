@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import document_roles
 from api.errors import install_error_handlers
 from api.middleware import ActivityMiddleware, BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routers import agreement, conversations, health, imports, judgements, rubrics, scoring_jobs, webhooks
+from api.routers import agreement, conversations, disputes, health, imports, judgements, rubrics, scoring_jobs, webhooks
 from api.schemas.common import errors
 from api.state import ServiceState
 from api.ui import mount_ui
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.add_middleware(ActivityMiddleware, gate=service.gate)
     app.add_middleware(SecurityHeadersMiddleware)  # added last = outermost: every response gets the headers
     for router in (health.router, rubrics.router, conversations.router, imports.router, scoring_jobs.router,
-                   judgements.router, agreement.router):
+                   judgements.router, agreement.router, disputes.router):
         document_roles(router)
     app.include_router(health.router)
     app.include_router(rubrics.router)
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(scoring_jobs.router)
     app.include_router(judgements.router)
     app.include_router(agreement.router)
+    app.include_router(disputes.router)
     app.include_router(webhooks.router, responses=errors(400, 401, 503))  # the statuses the webhook route gives
     mount_ui(app, settings)  # the QA dashboard under /ui/
     return app

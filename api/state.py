@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from api.jobs.alerts import AlertSender
 from api.jobs.broker import Dispatcher, Publisher
 from api.jobs.inprocess import InProcessWorker
 from api.jobs.runtime import JobRuntime, LazyStore, RequestGate
@@ -37,6 +38,7 @@ class ServiceState:
         self.publisher = Publisher(settings) if settings.broker_url else None
         self.worker: InProcessWorker | None = None
         self.dispatcher: Dispatcher | None = None
+        self.alerts: AlertSender | None = None
         # (rubric id, version or None) pairs seen stored. Stored rubric versions are never deleted, so a hit spares
         # ingest a lookup; the newest version itself is still read in the ingest transaction.
         self.known_rubrics: set[tuple[str, str | None]] = set()
@@ -59,8 +61,12 @@ class ServiceState:
             sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL))
             self.worker = InProcessWorker(self.runtime)
             self.worker.start()
+            self.alerts = AlertSender(self.store.get, self.settings)  # Celery workers send them in that mode
+            self.alerts.start()
 
     def stop(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
         if self.worker is not None:
             self.worker.stop()
             sys.setswitchinterval(self._switch_interval)

@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "cli.service",
     "cli.rubric",
     "cli.importing",
+    "cli.alerts",
+    "cli.calibration",
 )
 
 HELP = """Score support conversations against a QA rubric, with located evidence and a human review loop.

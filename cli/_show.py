@@ -55,6 +55,11 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
         if not records:
             raise ConversationError(f"{path}: no results for conversation {conversation!r}")
     for record in records:
+        if record.get("status") == "excluded":
+            console.print(Text.assemble((str(record["conversation_id"]), "bold"), "  excluded: ",
+                                        (str(record.get("reason")), "yellow"),
+                                        ("  (not scored, no model call)", "dim")))
+            continue
         score = record.get("score")
         failed = ", ".join(record.get("auto_failed_by", []))
         title = Text.assemble(
@@ -95,7 +100,9 @@ def print_summary(path: Path) -> None:
         counts = [answers.count("yes"), answers.count("no"), answers.count("na")]
         other = len(answers) - sum(counts)
         score = "—" if r.get("score") is None else f"{r['score']:.1f}"
-        table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), score,
+        if r.get("status") == "excluded":
+            score = f"excluded: {r.get('reason')}"
+        table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), Text(score),
                       Text(", ".join(r.get("auto_failed_by", []))),
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli._common import DbOption, RubricOption, console, open_store, settings_for
 from scorer.settings import Settings
@@ -57,12 +58,79 @@ def pull(rubric: RubricOption, db: DbOption = None) -> None:
     store = open_store(settings)
     with console.status("pulling from Label Studio …"):
         result = pull_reviews(store, connection_for(settings), the_rubric)
+    from scorer.store.alerts import fire_dispute_alerts
+
+    fire_dispute_alerts(store, settings, the_rubric, result.disputes)
     console.print(f"stored {result.stored} new decision(s), {result.unchanged} unchanged, {result.deleted} deleted, "
                   f"{len(result.rejected)} rejected")
     for criterion, count in sorted(result.per_criterion.items()):
         console.print(f"  {criterion}: {count}")
+    for dispute in result.disputes:
+        console.print(f"  dispute #{dispute.id} {escape(dispute.conversation_id)} / {escape(dispute.criterion_id)}: "
+                      f"[bold]{dispute.status}[/] ({escape(str(dispute.disputed_answer))} → "
+                      f"{escape(str(dispute.decided_answer))}), score {dispute.score_before} → {dispute.score_after}")
     for rejected in result.rejected:
         console.print(f"  [yellow]rejected[/] {escape(str(rejected.criterion_id or '?'))}: {escape(rejected.reason)}")
+
+
+@app.command()
+def sample(
+    rubric: RubricOption,
+    per_agent: Annotated[int, typer.Option("--per-agent", min=0, help="Conversations per agent per period.")] = 5,
+    period: Annotated[str, typer.Option(help="Sampling period: day, week (ISO), month or all.")] = "week",
+    balance: Annotated[str, typer.Option(help="Fields to balance across, comma-separated: channel, language, team, "
+                                              "tags or a metadata key such as outcome.")] = "",
+    csat_extremes: Annotated[int, typer.Option("--csat-extremes", min=0,
+                                               help="Also take the N lowest and N highest CSAT per group.")] = 0,
+    seed: Annotated[int, typer.Option(help="Same seed and data → same sample.")] = 0,
+    reviewers: Annotated[str, typer.Option(help="Split the sample across these reviewers (comma-separated); each "
+                                                "gets a Label Studio project of their own.")] = "",
+    judge: Annotated[str | None, typer.Option("--judge", "-j", help="Only cards of this judge.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the picks, queue nothing.")] = False,
+    push_now: Annotated[bool, typer.Option("--push", help="Push to Label Studio right after queueing.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Pick conversations for human review: N per agent per period, balanced, plus the CSAT extremes.
+
+    Every judgement of a picked conversation is queued with its reason (sample:per_agent, sample:csat_low,
+    sample:csat_high); conversations already reviewed or queued are skipped. Then `rubricate review push`.
+    """
+    from scorer.rubric import load_rubric
+    from scorer.sampling import PERIODS
+    from scorer.sampling import sample as pick
+    from scorer.store.sampling import candidates, queue_picks
+
+    if period not in PERIODS:
+        raise typer.BadParameter(f"{period!r}: use one of {', '.join(PERIODS)}", param_hint="--period")
+    fields = [f.strip() for f in balance.split(",") if f.strip()]
+    names = [r.strip() for r in reviewers.split(",") if r.strip()]
+    settings = settings_for(db)
+    the_rubric = load_rubric(rubric)
+    store = open_store(settings)
+    pool = candidates(store, the_rubric, balance=fields, judge=judge)
+    picks = pick(pool, per_agent=per_agent, period=period, balance=fields,  # type: ignore[arg-type]
+                 csat_extremes=csat_extremes, seed=seed)
+    queued = queue_picks(store, the_rubric, [] if dry_run else picks, reviewers=names, judge=judge)
+    assigned = {q.pick.conversation_id: q.reviewer for q in queued}
+    table = Table(title=f"review sample · {len(picks)} of {len(pool)} unreviewed conversation(s) · seed {seed}")
+    for column in ("agent", period, "conversation", "reason", "reviewer"):
+        table.add_column(column)
+    for p in picks:
+        table.add_row(Text(p.agent_id), p.period, Text(p.conversation_id), p.reason,
+                      Text(assigned.get(p.conversation_id) or "—"))
+    console.print(table)
+    if dry_run:
+        console.print("dry run: nothing was queued")
+        return
+    console.print(f"queued {sum(q.judgements for q in queued)} judgement(s) of {len(queued)} conversation(s)"
+                  + ("" if push_now else " · send them with `rubricate review push`"))
+    if push_now:
+        from labeling.sync import push as push_tasks
+
+        with console.status("pushing to Label Studio …"):
+            result = push_tasks(store, connection_for(settings), the_rubric)
+        console.print(f"pushed {result.judgements} judgement(s) in {result.tasks} task(s) to "
+                      f"{len(result.projects)} project(s)")
 
 
 @app.command()

@@ -30,6 +30,8 @@ from scorer.output import card_to_record
 from scorer.pipeline import BatchSummary, score_batch
 from scorer.policy import build_policy
 from scorer.rubric import load_rubric
+from scorer.store.alerts import fire_card_alerts
+from scorer.types import Conversation
 
 __all__ = ["register"]
 
@@ -58,11 +60,16 @@ def score(
     customer_values: CustomerValues = None,
     bot_values: BotValues = None,
     agent_speaker: AgentSpeakerOption = None,
+    include_excluded: Annotated[bool, typer.Option(
+        "--include-excluded", help="Score conversations the rubric's eligibility rules exclude (too_short, "
+        "bot_only, auto_reply, tag:spam, ...) instead of recording them as excluded.")] = False,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
     A conversation scored before with the same transcript, rubric version and judge is read back, not re-scored.
     Bad records are reported and skipped; the exit code is 1 when anything failed or stayed unscored.
+    Conversations excluded by the rubric's eligibility rules are stored, written to --out and counted with their
+    reason (no model call); --include-excluded scores them anyway.
     """
     settings = settings_for(db)
     if out is not None and not out.parent.is_dir():
@@ -96,6 +103,8 @@ def score(
     records, duplicates = drop_duplicates(raw)
     for warning in duplicates:
         err_console.print(Text.assemble(("warning: ", "yellow"), f"{input}: {warning}"))
+    by_id = {r.id: r for r in records if isinstance(r, Conversation)}
+    alerts = 0
     summary = BatchSummary()
     redacted: Counter[str] = Counter()
     sink = out.open("w", encoding="utf-8") if out else None
@@ -104,8 +113,12 @@ def score(
     try:
         with progress:
             task = progress.add_task("score", total=len(records), current="")
-            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy):
+            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
+                                     include_excluded=include_excluded):
                 summary.add(item)
+                if store is not None and item.card is not None and not item.cached:
+                    alerts += fire_card_alerts(store, settings, the_rubric, by_id[item.card.conversation_id],
+                                               item.card)
                 if item.card is not None and sink is not None:
                     sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
                     sink.flush()
@@ -120,6 +133,8 @@ def score(
             sink.close()
         if store is not None:
             store.close()
+    if alerts:
+        console.print(f"{alerts} alert(s) recorded; the worker sends them (or `rubricate alerts deliver`)")
     _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
     if redacted:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(redacted.items()))
@@ -134,6 +149,10 @@ def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, 
         f"[red]{len(summary.failed_records)}[/] bad record(s), {summary.unscored_judgements} unscored judgement(s), "
         f"{summary.needs_review} judgement(s) flagged for review · rubric version {version}"
     )
+    if summary.excluded:
+        reasons = ", ".join(f"{n} {escape(reason)}" for reason, n in sorted(summary.excluded.items()))
+        console.print(f"[bold]{sum(summary.excluded.values())}[/] excluded by eligibility rules ({reasons}); "
+                      "stored with their reason · score them anyway with --include-excluded")
     if out:
         console.print(Text(f"results: {out}   (view with: rubricate show {out})"))
     if db_url:

@@ -94,6 +94,9 @@ def worker(
     app = make_celery(settings, JobRuntime(settings, store))
     if dispatch:
         Dispatcher(store, Publisher(settings)).start()
+    from api.jobs.alerts import AlertSender
+
+    AlertSender(store.get, settings).start()  # alerts go out from the workers
     argv = ["worker", f"--concurrency={settings.worker_concurrency}", "--pool=threads", f"--loglevel={log_level}",
             "-Q", settings.broker_queue, "--without-gossip", "--without-mingle"]
     if name:

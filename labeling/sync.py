@@ -25,6 +25,7 @@ from labeling.config import label_config
 from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
 from scorer._extras import require
 from scorer.store import Store
+from scorer.store.disputes import Dispute, dispute_comments, resolve_disputes
 from scorer.store.reviews import (
     QueuedItem,
     enqueue_routed,
@@ -60,6 +61,7 @@ class PushResult:
     tasks: int = 0
     judgements: int = 0
     newly_queued: int = 0
+    projects: dict[str | None, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class PullResult:
     deleted: int = 0
     rejected: list[RejectedResult] = field(default_factory=list)
     per_criterion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    disputes: list[Dispute] = field(default_factory=list)
 
 
 def model_version(rubric: Rubric) -> str:
@@ -93,11 +96,16 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
     return response.json() if response.content else None
 
 
-def ensure_project(client: httpx.Client, rubric: Rubric) -> int:
-    """The project for this rubric version, created with its label config if missing."""
-    title = project_title(rubric)
-    page = _call(client, "GET", "/api/projects", params={"title": title, "page_size": 1000})
-    for project in page.get("results", page) if isinstance(page, dict) else page:
+def _projects(client: httpx.Client) -> list[dict[str, Any]]:
+    page = _call(client, "GET", "/api/projects", params={"page_size": 1000})
+    return list(page.get("results", page) if isinstance(page, dict) else page)
+
+
+def ensure_project(client: httpx.Client, rubric: Rubric, *, reviewer: str | None = None) -> int:
+    """The project for this rubric version (or one reviewer's share of it), created with its label config if
+    missing."""
+    title = project_title(rubric) + (f" · {reviewer}" if reviewer else "")
+    for project in _projects(client):
         if project.get("title") == title:
             return int(project["id"])
     created = _call(client, "POST", "/api/projects", json={
@@ -108,43 +116,63 @@ def ensure_project(client: httpx.Client, rubric: Rubric) -> int:
 
 
 def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: int = 200) -> PushResult:
-    """Queue routed judgements and import them as tasks (one per conversation and judge)."""
-    LabelInterface = require("label_studio_sdk.label_interface", "labeling", "The Label Studio review loop"
-                             ).LabelInterface
-
+    """Queue routed judgements and import them as tasks (one per conversation and judge). Items assigned to a
+    reviewer (review sampling with reviewer quotas) go to that reviewer's own project."""
     added = enqueue_routed(store, rubric.id, rubric.version)
     items = queued_items(store, rubric.id, rubric.version)
+    by_assignee: dict[str | None, list[QueuedItem]] = defaultdict(list)
+    for item in items:
+        by_assignee[item.assignee].append(item)
     with connection.client() as client:
-        project_id = ensure_project(client, rubric)
-        result = PushResult(project_id=project_id, newly_queued=added)
-        interface = LabelInterface(label_config(rubric))
-        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for item in items:
-            groups[(item.conversation.id, item.judge)].append(item)
-        keys = list(groups)
-        for start in range(0, len(keys), batch_size):
-            batch_keys = keys[start : start + batch_size]
-            tasks = []
-            for conv_id, judge in batch_keys:
-                group = groups[(conv_id, judge)]
-                task = build_task(group[0].conversation, rubric, [(i.judgement, i.reasons) for i in group],
-                                  model_version=model_version(rubric))
-                for prediction in task.get("predictions", []):
-                    if not interface.validate_prediction(prediction):
-                        raise LabelStudioError(f"prediction for {conv_id} does not fit the label config")
-                task["meta"]["judge"] = judge
-                tasks.append(task)
-            imported = _call(client, "POST", f"/api/projects/{project_id}/import",
-                             params={"return_task_ids": "true"}, json=tasks)
-            task_ids = imported.get("task_ids") or []
-            if len(task_ids) != len(tasks):
-                raise LabelStudioError(f"Label Studio returned {len(task_ids)} task ids for {len(tasks)} tasks")
-            for (conv_id, judge), task_id in zip(batch_keys, task_ids, strict=True):
-                group = groups[(conv_id, judge)]
-                mark_pushed(store, [i.queue_id for i in group], project_id=project_id, task_id=int(task_id))
-                result.tasks += 1
-                result.judgements += len(group)
+        result = PushResult(project_id=ensure_project(client, rubric), newly_queued=added)
+        result.projects[None] = result.project_id
+        for assignee, assigned in by_assignee.items():
+            project_id = ensure_project(client, rubric, reviewer=assignee)
+            result.projects[assignee] = project_id
+            _push_items(store, client, rubric, project_id, assigned, result, batch_size)
     return result
+
+
+def _push_items(store: Store, client: httpx.Client, rubric: Rubric, project_id: int, items: list[QueuedItem],
+                result: PushResult, batch_size: int) -> None:
+    LabelInterface = require("label_studio_sdk.label_interface", "labeling", "The Label Studio review loop"
+                             ).LabelInterface
+    interface = LabelInterface(label_config(rubric))
+    comments = dispute_comments(store, [i.judgement_id for i in items])
+    groups: dict[tuple[str, str], list[QueuedItem]] = defaultdict(list)
+    for item in items:
+        groups[(item.conversation.id, item.judge)].append(item)
+    keys = list(groups)
+    for start in range(0, len(keys), batch_size):
+        batch_keys = keys[start : start + batch_size]
+        tasks = []
+        for conv_id, judge in batch_keys:
+            group = groups[(conv_id, judge)]
+            task = build_task(group[0].conversation, rubric, [(i.judgement, _shown_reasons(i, comments))
+                                                              for i in group],
+                              model_version=model_version(rubric))
+            for prediction in task.get("predictions", []):
+                if not interface.validate_prediction(prediction):
+                    raise LabelStudioError(f"prediction for {conv_id} does not fit the label config")
+            task["meta"]["judge"] = judge
+            tasks.append(task)
+        imported = _call(client, "POST", f"/api/projects/{project_id}/import",
+                         params={"return_task_ids": "true"}, json=tasks)
+        task_ids = imported.get("task_ids") or []
+        if len(task_ids) != len(tasks):
+            raise LabelStudioError(f"Label Studio returned {len(task_ids)} task ids for {len(tasks)} tasks")
+        for (conv_id, judge), task_id in zip(batch_keys, task_ids, strict=True):
+            group = groups[(conv_id, judge)]
+            mark_pushed(store, [i.queue_id for i in group], project_id=project_id, task_id=int(task_id))
+            result.tasks += 1
+            result.judgements += len(group)
+
+
+def _shown_reasons(item: QueuedItem, comments: dict[int, str]) -> list[str]:
+    """The routing reasons as the reviewer sees them: a disputed judgement carries the agent's comment."""
+    if item.judgement_id not in comments:
+        return item.reasons
+    return [*item.reasons, f'agent\'s comment: "{comments[item.judgement_id]}"']
 
 
 def _tasks(client: httpx.Client, project_id: int) -> Iterator[dict[str, Any]]:
@@ -198,16 +226,20 @@ def pull(store: Store, connection: Connection, rubric: Rubric,
     """Store reviewers' decisions for the rubric version's project; safe to repeat and to resume."""
     result = PullResult()
     with connection.client() as client:
-        project_id = ensure_project(client, rubric)
+        ensure_project(client, rubric)
+        title = project_title(rubric)
+        project_ids = [int(p["id"]) for p in _projects(client)
+                       if p.get("title") == title or str(p.get("title", "")).startswith(f"{title} · ")]
         present: dict[int, set[str]] = {}
         index = task_index(store, rubric)
         judgements = {task_id: [i.judgement_id for i in items.values()] for task_id, items in index.items()}
-        for task in _tasks(client, project_id):
+        for task in (t for project_id in project_ids for t in _tasks(client, project_id)):
             ingest_task(store, rubric, task, result, index)
             present[int(task["id"])] = {str(a["id"]) for a in task.get("annotations") or []
                                         if not a.get("was_cancelled")}
             if after_task is not None:
                 after_task(int(task["id"]))
         result.deleted = supersede_missing(store, SOURCE, judgements, present)
+    result.disputes = resolve_disputes(store, rubric)
     store.set_state(f"label_studio:{rubric.version}:last_pull", datetime.now(UTC).isoformat())
     return result

@@ -12,8 +12,13 @@ __all__ = ["card_to_record"]
 def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
     """One output line: the card's totals and, per criterion, answer, confidence, rationale and located evidence."""
     questions = {c.id: c.question for c in rubric.criteria}
+    if card.status == "excluded":  # stored and counted with its reason, never silently dropped
+        return {"conversation_id": card.conversation_id, "status": "excluded", "reason": card.excluded_reason,
+                "rubric_id": card.rubric_id, "rubric_version": card.rubric_version, "judge": card.judge,
+                "score": None, "auto_failed": False, "auto_failed_by": [], "categories": {}, "judgements": []}
     return {
         "conversation_id": card.conversation_id,
+        "status": card.status,
         "rubric_id": card.rubric_id,
         "rubric_version": card.rubric_version,
         "judge": card.judge,

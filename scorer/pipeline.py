@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from scorer.conditions import split_applicable
+from scorer.eligibility import eligibility_check
 from scorer.evidence import attach_evidence
 from scorer.io import BadRecord
 from scorer.judges import Judge
@@ -53,15 +55,25 @@ def score_conversation(
     *,
     store: Store | None = None,
     policy: RoutingPolicy | None = None,
+    include_excluded: bool = False,
 ) -> tuple[ScoreCard, bool]:
     """Score one conversation; returns the card and whether it came from the store (no model call).
 
     A stored card is returned as it is, except that criteria left unscored (a timeout, a model error) are asked
-    again; only those are updated.
+    again; only those are updated. A conversation the rubric's eligibility rules exclude gets an ``excluded``
+    card with the reason, stored like any other, and no model call (``include_excluded`` scores it anyway).
     """
     cached = store.find_score_card(conversation, rubric, judge.id) if store is not None else None
+    if cached is not None and cached.status == "excluded" and include_excluded:
+        store.delete_score_card(conversation, rubric, judge.id)  # type: ignore[union-attr]
+        cached = None
     if cached is not None and all(j.status == "scored" for j in cached.judgements):
         return cached, True
+    excluded = None if include_excluded or cached else eligibility_check(conversation, rubric, judge.id)
+    if excluded is not None:
+        if store is not None:
+            store.save_score_card(conversation, rubric, excluded)
+        return excluded, False
     retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"} if cached else None
     criteria = [c for c in rubric.criteria if retry is None or c.id in retry]
     policy = policy or RoutingPolicy()
@@ -88,15 +100,20 @@ def judge_step(
     into unscored judgements with the reason — nothing is guessed; ``guard=False`` lets the error through, for
     callers that stop a run and report what was measured (the rubric lab).
     """
+    ask, not_applicable = split_applicable(conversation, criteria)  # applies_if: na without a judge
     try:
-        raw = judge.judge(conversation, criteria)
+        raw = judge.judge(conversation, ask) if ask else []
     except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
         if not guard:
             raise
         log.exception("judge %s failed on %s", judge.id, conversation.id)
-        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in criteria]
+        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in ask]
+    raw = [*raw, *not_applicable.values()]
     out = []
     for criterion, judgement in zip(criteria, check_judgements(criteria, raw, judge.id), strict=True):
+        if criterion.id in not_applicable:  # decided by a rule on the conversation's fields: nothing to review
+            out.append(judgement)
+            continue
         located = attach_evidence(conversation, judgement)
         if policy is not None:
             located = route(located, criterion, policy, conversation_id=conversation.id,
@@ -125,6 +142,7 @@ class BatchSummary:
     failed_records: list[BatchItem] = field(default_factory=list)
     unscored_judgements: int = 0
     needs_review: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -133,6 +151,10 @@ class BatchSummary:
     def add(self, item: BatchItem) -> None:
         if item.card is None:
             self.failed_records.append(item)
+            return
+        if item.card.status == "excluded":
+            reason = item.card.excluded_reason or "excluded"
+            self.excluded[reason] = self.excluded.get(reason, 0) + 1
             return
         self.cached += item.cached
         self.scored += not item.cached
@@ -148,6 +170,7 @@ def score_batch(
     store: Store | None = None,
     policy: RoutingPolicy | None = None,
     on_item: Callable[[BatchItem], None] | None = None,
+    include_excluded: bool = False,
 ) -> Iterator[BatchItem]:
     """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure."""
     for record in records:
@@ -155,7 +178,8 @@ def score_batch(
             item = BatchItem(record.location, record.conversation_id, error=record.reason)
         else:
             try:
-                card, cached = score_conversation(record, rubric, judge, store=store, policy=policy)
+                card, cached = score_conversation(record, rubric, judge, store=store, policy=policy,
+                                                  include_excluded=include_excluded)
                 item = BatchItem(record.id, record.id, card=card, cached=cached)
             except Exception as exc:  # storage trouble etc.: report it, go on with the next one
                 log.exception("could not score %s", record.id)

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 
 from scorer import limits
 from scorer._errors import RubricError
+from scorer.programme import AlertRules, Eligibility
 from scorer.settings import Settings
 from scorer.types import Criterion, Rubric, Scale, lone_surrogate
 
-__all__ = ["load_rubric", "parse_rubric", "parse_scale"]
+__all__ = ["default_eligibility", "load_rubric", "parse_rubric", "parse_scale", "programme_fields"]
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 _NAMED_SCALES = {
@@ -70,6 +71,21 @@ def parse_scale(value: Any, *, where: str) -> Scale:
             raise RubricError(f"{where}: descriptions for unknown levels {sorted(unknown)}")
         return Scale(kind="ordinal", levels=levels, descriptions=descriptions, allow_na=bool(body.get("na")))
     raise RubricError(f"{where}: scale must be a name, a range or a mapping, not {type(value).__name__}")
+
+
+def programme_fields(data: dict[str, Any], *, source: str, eligibility: Eligibility | None = None
+                     ) -> dict[str, Any]:
+    """The rubric's ``eligibility`` and ``alerts`` blocks, validated (absent: ``eligibility``, else the defaults)."""
+    out: dict[str, Any] = {} if eligibility is None else {"eligibility": eligibility}
+    for name, model in (("eligibility", Eligibility), ("alerts", AlertRules)):
+        if data.get(name) is None:
+            continue
+        try:
+            out[name] = model.model_validate(data[name])
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise RubricError(f"{source}: {name}: {problems}") from exc
+    return out
 
 
 def _line_of(node: yaml.Node | None) -> str:
@@ -218,8 +234,10 @@ def _expanded_size(root: yaml.Node, cap: int, source: str) -> int:
     return size(root)
 
 
-def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | None = None) -> Rubric:
-    """Parse rubric YAML text; ``source`` names it in error messages; limits come from ``settings``."""
+def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | None = None,
+                 eligibility: Eligibility | None = None) -> Rubric:
+    """Parse rubric YAML text; ``source`` names it in error messages; limits come from ``settings``.
+    ``eligibility`` applies when the rubric has no ``eligibility:`` block of its own (:func:`default_eligibility`)."""
     data, root = _load_yaml(text, source, _limits(settings))
     if not isinstance(data, dict):
         raise RubricError(f"{source}: a rubric must be a mapping with 'id', 'name' and 'criteria'")
@@ -252,9 +270,11 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
             raise RubricError(f"{where}: the question is empty")
         scale = parse_scale(raw.get("scale"), where=where)
         applies_when = _text(raw, "applies_when", where)
-        if applies_when and not scale.allow_na:
+        applies_if = raw.get("applies_if")
+        if (applies_when or applies_if is not None) and not scale.allow_na:
             scale = scale.model_copy(update={"allow_na": True})
-        known = {"id", "question", "category", "scale", "applies_when", "weight", "auto_fail", "guidance"}
+        known = {"id", "question", "category", "scale", "applies_when", "applies_if", "weight", "auto_fail",
+                 "guidance"}
         extra = set(raw) - known
         if extra:
             raise RubricError(f"{where}: unknown field(s) {sorted(map(str, extra))}; known: {sorted(known)}")
@@ -269,6 +289,7 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
                     weight=_weight(raw, where),
                     auto_fail=_flag(raw, "auto_fail", where),
                     guidance=_text(raw, "guidance", where) or None,
+                    applies_if=applies_if,
                 )
             )
         except ValidationError as exc:
@@ -279,11 +300,31 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
         name=_text(data, "name", source) or rubric_id,
         description=_text(data, "description", source),
         criteria=criteria,
+        **programme_fields(data, source=source, eligibility=eligibility),
     )
 
 
+def default_eligibility(settings: Settings | None = None) -> Eligibility | None:
+    """The eligibility rules for every rubric without its own, from the YAML file ``RUBRICATE_ELIGIBILITY_FILE``
+    (an ``eligibility:`` block, or the bare mapping); None when the setting is unset."""
+    path = (settings or Settings()).eligibility_file
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RubricError(f"{path} (RUBRICATE_ELIGIBILITY_FILE): cannot read it: {exc}") from exc
+    block = data.get("eligibility", data) if isinstance(data, dict) else data
+    try:
+        return Eligibility.model_validate(block)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RubricError(f"{path} (RUBRICATE_ELIGIBILITY_FILE): {problems}") from exc
+
+
 def load_rubric(path: str | Path, *, settings: Settings | None = None) -> Rubric:
-    """Load a rubric YAML file; raises :class:`RubricError` naming the file and the problem."""
+    """Load a rubric YAML file; raises :class:`RubricError` naming the file and the problem. A rubric without an
+    ``eligibility:`` block gets the rules of ``RUBRICATE_ELIGIBILITY_FILE`` when that is set."""
     path = Path(path)
     max_bytes = _limits(settings).max_bytes
     try:
@@ -297,4 +338,4 @@ def load_rubric(path: str | Path, *, settings: Settings | None = None) -> Rubric
         raise RubricError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except IsADirectoryError as exc:
         raise RubricError(f"{path}: is a directory; give a rubric YAML file") from exc
-    return parse_rubric(text, source=str(path), settings=settings)
+    return parse_rubric(text, source=str(path), settings=settings, eligibility=default_eligibility(settings))

@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(default=12.0, gt=0, description="How long a dashboard login lasts.")
     lab_dir: Path | None = Field(default=None, description="Folder of rubric-lab JSON results the criterion page "
                                  "reads its last verdict from; default data_dir/lab.")
+    # The QA programme (docs/programme.md) ----------------------------------------------------------------------
+    eligibility_file: Path | None = Field(default=None, description="YAML with the eligibility rules of every rubric "
+                                          "that has no eligibility block of its own.")
+    dispute_window_days: int = Field(default=14, ge=0, description="Days after scoring an agent may dispute.")
+    alert_url: str | None = Field(default=None, description="Webhook URL alerts are POSTed to (or a rubric's "
+                                  "alerts.url).")
+    alert_secret: str | None = Field(default=None, description="Secret that signs alerts (X-Rubricate-Signature).")
+    alert_score_below: float = Field(default=50, ge=0, le=100, description="Alert when a score falls below this.")
+    alert_max_attempts: int = Field(default=12, ge=1, description="Delivery attempts before an alert is failed.")
+    alert_backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubles each time.")
+    alert_backoff_max_seconds: float = Field(default=900.0, gt=0, description="Longest delay between retries.")
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one alert delivery.")
+    alert_poll_seconds: float = Field(default=2.0, gt=0, description="How often the worker sends due alerts.")
+    dashboard_url: str | None = Field(default=None, description="Public base URL of the dashboard, for links in "
+                                      "alerts (default http://<api_host>:<api_port>).")
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the configured one, or a SQLite file inside ``data_dir``."""

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from scorer.programme import AlertRules, Condition, Eligibility, normalise_condition
+
 __all__ = [
     "NA",
     "CategoryScore",
@@ -173,6 +175,14 @@ class Criterion(BaseModel):
     weight: float = Field(default=1.0, ge=0, description="Relative weight in the total score.")
     auto_fail: bool = Field(default=False, description="A failing answer sets the whole score to 0.")
     guidance: str | None = Field(default=None, description="Notes for the judge and the reviewer.")
+    applies_if: Condition | None = Field(
+        default=None, description="Field condition (channel, language, tags, team, metadata keys); when it does "
+        "not hold the answer is na without asking a judge.")
+
+    @field_validator("applies_if", mode="before")
+    @classmethod
+    def _applies_if(cls, value: object) -> object:
+        return None if value is None else normalise_condition(value, where="applies_if")
 
     @property
     def answers(self) -> list[str]:
@@ -188,11 +198,16 @@ class Rubric(BaseModel):
     description: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
     version: str = Field(default="", description="Content hash of the criteria; computed, never typed in.")
+    eligibility: Eligibility = Field(default_factory=Eligibility, description="Which conversations are scored.")
+    alerts: AlertRules | None = Field(default=None, description="This rubric's alert webhook and thresholds.")
 
     @model_validator(mode="after")
     def _compute_version(self) -> Rubric:
-        normalised = [c.model_dump(mode="json") for c in self.criteria]
-        blob = json.dumps({"id": self.id, "criteria": normalised}, sort_keys=True, ensure_ascii=False)
+        normalised = [_without_unset(c.model_dump(mode="json"), ("applies_if",)) for c in self.criteria]
+        content: dict[str, object] = {"id": self.id, "criteria": normalised}
+        if self.eligibility != Eligibility():  # the default leaves versions of existing rubrics unchanged
+            content["eligibility"] = self.eligibility.model_dump(mode="json")
+        blob = json.dumps(content, sort_keys=True, ensure_ascii=False)
         self.version = hashlib.sha256(blob.encode()).hexdigest()[:12]
         return self
 
@@ -203,6 +218,11 @@ class Rubric(BaseModel):
                 return c
         known = ", ".join(c.id for c in self.criteria)
         raise KeyError(f"unknown criterion {criterion_id!r} in rubric {self.id!r} (known: {known})")
+
+
+def _without_unset(data: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:
+    """``data`` without the given keys where they are None (fields added later do not change old versions)."""
+    return {k: v for k, v in data.items() if not (k in keys and v is None)}
 
 
 class Evidence(BaseModel):

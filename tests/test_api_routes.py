@@ -199,7 +199,8 @@ def test_scorecard_404s(api: Api) -> None:
 
 def test_judgements_are_filtered_and_paginated(api: Api) -> None:
     api.add_rubric()
-    api.wait_job(api.ingest(*[conversation(f"p{i}", text=f"Hello {i}. Fixed.") for i in range(6)]).json()["job_id"])
+    batch = [conversation(f"p{i}", text=f"Hello {i}, parcel fixed now.") for i in range(6)]
+    api.wait_job(api.ingest(*batch).json()["job_id"])
     page1 = api.client.get("/v1/judgements?page_size=5", headers=api.auth("reviewer")).json()
     assert (page1["total"], len(page1["items"]), page1["next_page"]) == (12, 5, 2)
     last = api.client.get("/v1/judgements?page_size=5&page=3", headers=api.auth("reviewer")).json()

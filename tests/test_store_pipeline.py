@@ -59,7 +59,7 @@ def test_rescoring_is_idempotent_and_makes_no_model_call(store: Store) -> None:
 def test_changed_transcript_or_judge_is_scored_again(store: Store) -> None:
     judge = FakeJudge()
     score_conversation(_conv("c1"), RUBRIC, judge, store=store)
-    _, cached = score_conversation(_conv("c1", "Hi. Refund sent."), RUBRIC, judge, store=store)
+    _, cached = score_conversation(_conv("c1", "Hi, the refund was sent today."), RUBRIC, judge, store=store)
     assert not cached and judge.calls == 2
     _, cached = score_conversation(_conv("c1"), RUBRIC, FakeJudge("yes"), store=store)
     assert not cached

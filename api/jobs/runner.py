@@ -18,6 +18,7 @@ from api.jobs.runtime import JobRuntime
 from scorer._errors import RubricateError, StorageError
 from scorer.pipeline import score_conversation
 from scorer.store import Store
+from scorer.store.alerts import fire_card_alerts
 from scorer.store.jobs import (
     ChunkWork,
     claim_chunk,
@@ -122,7 +123,9 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
                 outcome.errors.append(f"{conversation_id}: the conversation is not stored")
             else:
                 try:
-                    score_conversation(conversation, rubric, judge, store=store, policy=policy)
+                    card, cached = score_conversation(conversation, rubric, judge, store=store, policy=policy)
+                    if not cached:
+                        fire_card_alerts(store, runtime.settings, rubric, conversation, card)
                     outcome.done += 1
                 except StorageError:
                     raise

@@ -237,7 +237,8 @@ def scorecard(
             history=history))
     return ScorecardOut(
         conversation_id=card.conversation_id, rubric_id=card.rubric_id, rubric_version=card.rubric_version,
-        judge=card.judge, score=card.score, auto_failed=card.auto_failed, auto_failed_by=card.auto_failed_by,
+        judge=card.judge, score=card.score, status=card.status, excluded_reason=card.excluded_reason,
+        auto_failed=card.auto_failed, auto_failed_by=card.auto_failed_by,
         categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements)
 
 

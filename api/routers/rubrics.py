@@ -17,7 +17,7 @@ from api.schemas.links import RUBRIC_LINKS
 from api.schemas.rubrics import RUBRIC_REQUEST_BODY, RubricOut, RubricSummary
 from scorer._errors import RubricError
 from scorer.io import printable
-from scorer.rubric import parse_rubric
+from scorer.rubric import default_eligibility, parse_rubric
 from scorer.settings import Settings
 from scorer.store import Store
 from scorer.store.queries import rubric_versions
@@ -82,7 +82,8 @@ async def create_rubric(request: Request, response: Response, store: StoreDep, s
 
 
 def _parse(body: bytes, content_type: str, settings: Settings) -> Rubric:
-    return parse_rubric(_rubric_text(body, content_type), source="request body", settings=settings)
+    return parse_rubric(_rubric_text(body, content_type), source="request body", settings=settings,
+                        eligibility=default_eligibility(settings))
 
 
 def _save(store: Store, rubric: Rubric) -> bool:

@@ -47,7 +47,7 @@ def _check_secret(settings: SettingsDep,
 
 @router.post("/webhook", response_model=WebhookResult, summary="Label Studio webhook (annotation events)",
              dependencies=[Depends(_check_secret)], responses=errors(422))
-def label_studio_webhook(payload: WebhookPayload, store: StoreDep) -> WebhookResult:
+def label_studio_webhook(payload: WebhookPayload, settings: SettingsDep, store: StoreDep) -> WebhookResult:
     """Store the reviewer's decisions of an ANNOTATION_CREATED/UPDATED event; other events are acknowledged."""
     from labeling.sync import PullResult, ingest_task
 
@@ -57,6 +57,7 @@ def label_studio_webhook(payload: WebhookPayload, store: StoreDep) -> WebhookRes
         return WebhookResult(action=action, stored=0, unchanged=0, rejected=0)
     title = payload.project.title if payload.project else ""
     rubric_id, _, version = title.removeprefix("rubricate ").partition("@")
+    version = version.split(" · ")[0]  # a reviewer's own project (review sampling) is "<id>@<version> · <name>"
     rubric = store.get_rubric(rubric_id, version) if version else None
     if rubric is None:
         log.warning("webhook for project %r, which is not a rubricate project; ignored", title)
@@ -64,5 +65,9 @@ def label_studio_webhook(payload: WebhookPayload, store: StoreDep) -> WebhookRes
     result = PullResult()
     ingest_task(store, rubric, {**task.model_dump(exclude_none=True),
                                 "annotations": [annotation.model_dump(exclude_none=True)]}, result)
+    from scorer.store.alerts import fire_dispute_alerts
+    from scorer.store.disputes import resolve_disputes
+
+    fire_dispute_alerts(store, settings, rubric, resolve_disputes(store, rubric))  # a decided dispute, at once
     return WebhookResult(action=action, stored=result.stored, unchanged=result.unchanged,
                          rejected=len(result.rejected))

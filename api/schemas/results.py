@@ -51,6 +51,10 @@ class ScorecardOut(BaseModel):
     rubric_version: str
     judge: str
     score: float | None = Field(description="Weighted 0-100 over applicable criteria; 0 when auto-failed.")
+    status: Literal["scored", "excluded"] = Field(
+        default="scored", description="``excluded``: the rubric's eligibility rules left it unscored (no judgements).")
+    excluded_reason: str | None = Field(default=None, description="Why it was excluded: too_short, bot_only, "
+                                        "auto_reply, tag:<tag>, field:<name>.")
     auto_failed: bool
     auto_failed_by: list[str]
     categories: dict[str, CategoryScore]

@@ -134,6 +134,7 @@ class ReviewQueueRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     project_id: Mapped[int | None] = mapped_column(Integer)
     task_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(255), doc="The reviewer a sampled item was assigned to.")
     pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

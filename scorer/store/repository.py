@@ -183,6 +183,16 @@ class Store:
             row.payload = card.model_dump(mode="json", exclude={"judgements"})
             return card_id
 
+    def delete_score_card(self, conversation: Conversation, rubric: Rubric, judge: str) -> bool:
+        """Remove a stored ``excluded`` card (it has no judgements or history) so the conversation can be scored."""
+        with self.session() as s:
+            card_id = _card_id(s, conversation, rubric, judge)
+            row = s.get(ScoreCardRow, card_id) if card_id is not None else None
+            if row is None or row.status != "excluded":
+                return False
+            s.delete(row)
+            return True
+
     # History ----------------------------------------------------------------------------------------------
     def history(self, conversation_id: str, criterion_id: str, rubric_version: str | None = None) -> list[Review]:
         """Every event of a judgement's history, oldest first, superseded ones included."""

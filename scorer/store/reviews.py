@@ -43,6 +43,7 @@ class QueuedItem:
     audit: bool
     state: str
     task_id: int | None
+    assignee: str | None = None
 
 
 def enqueue_routed(store: Store, rubric_id: str, rubric_version: str) -> int:
@@ -79,7 +80,8 @@ def queued_items(store: Store, rubric_id: str, rubric_version: str, states: tupl
             .order_by(ConversationRow.id, JudgementRow.position)
         ).all()
         return [QueuedItem(q.id, j.id, Conversation.model_validate(payload), Judgement.model_validate(j.payload),
-                           judge, list(q.reasons), q.audit, q.state, q.task_id) for q, j, judge, payload in rows]
+                           judge, list(q.reasons), q.audit, q.state, q.task_id, q.assignee)
+                for q, j, judge, payload in rows]
 
 
 def mark_pushed(store: Store, queue_ids: list[int], *, project_id: int, task_id: int) -> None:
@@ -125,13 +127,24 @@ def supersede_missing(store: Store, source: str, task_judgements: dict[int, list
             live = s.scalars(select(ReviewEventRow).where(
                 ReviewEventRow.judgement_id.in_(judgement_ids), ReviewEventRow.source == source,
                 ReviewEventRow.superseded.is_(False))).all()
-            gone = [e for e in live if e.external_id not in present.get(task_id, set())]
+            pushed = dict(s.execute(select(ReviewQueueRow.judgement_id, ReviewQueueRow.pushed_at).where(
+                ReviewQueueRow.judgement_id.in_(judgement_ids))).tuples().all())
+            # decisions made on an earlier task of a re-pushed judgement (e.g. a dispute) are not in this task
+            gone = [e for e in live if e.external_id not in present.get(task_id, set())
+                    and not _before(e.created_at, pushed.get(e.judgement_id))]
         for event in gone:
             review = Review(conversation_id=event.conversation_id, criterion_id=event.criterion_id,
                             rubric_version=event.rubric_version, kind="deleted", source=source,
                             external_id=event.external_id, reviewer=event.reviewer)
             deleted += record_review(store, event.judgement_id, review, external_version=f"deleted:{event.id}")
     return deleted
+
+
+def _before(when: datetime, pushed_at: datetime | None) -> bool:
+    """``when`` is earlier than ``pushed_at`` (both read back from the database, naive or aware)."""
+    def naive(value: datetime) -> datetime:
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return pushed_at is not None and naive(when) < naive(pushed_at)
 
 
 def review_counts(store: Store, rubric_version: str) -> dict[str, dict[str, int]]:
