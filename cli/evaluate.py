@@ -31,16 +31,41 @@ def _dataset(source: str, rubric, db: str | None):  # type: ignore[no-untyped-de
     return load_dataset(source, rubric)
 
 
-def _train_and_save(train_set, rubric, embedding_model: str | None):  # type: ignore[no-untyped-def]
-    from eval.training import train
+EmbeddingOption = Annotated[str, typer.Option(
+    "--embedding", help="Embedding for the learned judge: auto (choose per criterion between e5 and minilm by "
+    "held-out κ), e5 (multilingual-e5-small), minilm, or a sentence-transformers model folder.")]
+LevelOption = Annotated[str, typer.Option(
+    "--level", help="auto (choose per criterion by held-out κ), conversation, or turn (needs evidence turns).")]
+
+
+def _train_and_save(train_set, rubric, embedding: str = "auto", level: str = "auto"):  # type: ignore[no-untyped-def]
+    from eval.training import DEFAULT_EMBEDDINGS, train
     from scorer.judges.learned import model_dir
 
-    with console.status(f"training the learned judge on {len(train_set)} conversations …"):
-        model = train(train_set, rubric, embedding_model=embedding_model)
-    folder = model.save(model_dir(settings_for().models_dir, rubric.version))
+    if level not in ("auto", "conversation", "turn"):
+        raise RubricateError(f"--level {level!r}: use auto, conversation or turn")
+    settings = settings_for()
+    embeddings = list(DEFAULT_EMBEDDINGS) if embedding == "auto" else [embedding]
+    levels = ("conversation", "turn") if level == "auto" else (level,)
+    with console.status(f"training the learned judge on {len(train_set)} conversations "
+                        f"({', '.join(embeddings)}; {', '.join(levels)} level) …"):
+        model = train(train_set, rubric, embeddings=embeddings, levels=levels,
+                      cache_dir=settings.cache_dir / "embeddings")
+    folder = model.save(model_dir(settings.models_dir, rubric.version))
+    _choices(model)
     for cid, why in model.untrainable.items():
         console.print(f"[yellow]{cid}[/]: not trained — {why}")
     return folder
+
+
+def _choices(model) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="learned judge: choice per criterion (held-out κ on the training data)")
+    for column in ("criterion", "chosen", "threshold", "held-out κ of each candidate"):
+        table.add_column(column)
+    for cid, m in model.criteria.items():
+        kappas = ", ".join(f"{k} {'—' if v is None else f'{v:.2f}'}" for k, v in m.heldout_kappa.items())
+        table.add_row(cid, f"{m.embedding}/{m.level}", "—" if m.threshold is None else f"{m.threshold:.2f}", kappas)
+    console.print(table)
 
 
 def eval_command(
@@ -54,9 +79,13 @@ def eval_command(
     report: Annotated[Path | None, typer.Option(help="Write report.html into this folder.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics JSON here.")] = None,
     learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Retrain on 25/50/100/200/all.")] = False,
+    active_learning: Annotated[bool, typer.Option(
+        "--active-learning", help="Simulate reviews in least-sure-first vs random order (5 seeds) on the training "
+        "data and plot reviews needed to reach the target accuracy.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N test conversations.")] = None,
     target_accuracy: Annotated[float, typer.Option(help="Accuracy auto-accepted items must keep.")] = 0.9,
-    embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformers folder for `learned`.")] = None,
+    embedding: EmbeddingOption = "auto",
+    level: LevelOption = "auto",
 ) -> None:
     """Measure a judge against human labels: accuracy, κ (with CIs), the human–human baseline, calibration,
     auto-accept coverage and evidence precision/recall, per criterion."""
@@ -82,7 +111,7 @@ def eval_command(
         test_set = Dataset(test_set.items[:limit], 0, test_set.source)
     spec = judge or settings.judge
     if "learned" in spec and train_set is not None:
-        _train_and_save(train_set, the_rubric, embedding_model)
+        _train_and_save(train_set, the_rubric, embedding, level)
     the_judge = get_judge(spec, settings.judge_options(the_rubric.version))
     console.print(f"test: {len(test_set)} conversations" + (f", train: {len(train_set)}" if train_set else ""))
     with Progress(console=err_console) as progress:
@@ -97,6 +126,8 @@ def eval_command(
         with console.status("learning curve: retraining on 25/50/100/200/all …"):
             metrics.learning_curve = curve(train_set, test_set, the_rubric, [25, 50, 100, 200, len(train_set)],
                                            seed=seed)
+    if active_learning:
+        metrics.active_learning = _simulate(train_set, test_set, the_rubric, embedding)
     _summary(metrics)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +141,23 @@ def eval_command(
             metrics, title=f"rubricate eval · {the_rubric.id} · {spec}",
             subtitle=f"{data} · test {len(test_set)} conversations"), encoding="utf-8")
         console.print(f"report: {report / 'report.html'}")
+
+
+def _simulate(train_set, test_set, rubric, embedding: str):  # type: ignore[no-untyped-def]
+    from eval.active import simulate
+    from scorer.judges._features import Featuriser
+
+    if train_set is None:
+        raise RubricateError("--active-learning needs training data: --train-on or --split")
+    featuriser = Featuriser("e5" if embedding == "auto" else embedding,
+                            cache_dir=settings_for().cache_dir / "embeddings")
+    with console.status("active learning: simulating review orders (5 seeds) …"):
+        result = simulate(train_set, test_set, rubric, featuriser, seeds=5)
+    for strategy in ("uncertainty", "random"):
+        console.print(f"active learning, {strategy} order: reviews per criterion to reach accuracy "
+                      f"{result['target_accuracy']:.3f}: median {result[strategy]['reviews_needed_median']} "
+                      f"(per seed {result[strategy]['reviews_needed_per_seed']})")
+    return result
 
 
 def _summary(metrics: EvaluationResult) -> None:
@@ -164,13 +212,12 @@ def calibrate(source: FromOption, rubric: RubricOption, judge: JudgeOption = Non
 
 
 def train_command(source: FromOption, rubric: RubricOption, db: DbOption = None,
-                  embedding_model: Annotated[str | None, typer.Option(help="Sentence-transformers folder.")] = None,
-                  ) -> None:
+                  embedding: EmbeddingOption = "auto", level: LevelOption = "auto") -> None:
     """Fit the learned judge on human labels (a dataset, or the reviews `review pull` stored)."""
     from scorer.rubric import load_rubric
 
     the_rubric = load_rubric(rubric)
-    folder = _train_and_save(_dataset(source, the_rubric, db), the_rubric, embedding_model)
+    folder = _train_and_save(_dataset(source, the_rubric, db), the_rubric, embedding, level)
     console.print(f"learned judge saved in {folder}; use it with --judge learned")
 
 

@@ -33,8 +33,14 @@ def connection_for(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def push(rubric: RubricOption, db: DbOption = None) -> None:
-    """Queue what needs a human (low confidence, disagreement, no evidence, auto-fail, audit) and push it."""
+def push(rubric: RubricOption, db: DbOption = None,
+         learn_share: Annotated[float, typer.Option(
+             "--learn-share", min=0.0, max=0.9,
+             help="Share of the batch to fill with the items the judge is least sure of or where judges disagree "
+                  "(reason 'learn'): the reviews that teach the learned judge fastest. The random audit sample is "
+                  "kept apart for unbiased agreement.")] = 0.2) -> None:
+    """Queue what needs a human (low confidence, disagreement, no evidence, auto-fail, audit), fill part of the
+    batch with what teaches the judge most (learn), and push it."""
     from labeling.sync import push as push_tasks
     from scorer.rubric import load_rubric
 
@@ -42,8 +48,9 @@ def push(rubric: RubricOption, db: DbOption = None) -> None:
     the_rubric = load_rubric(rubric)
     store = open_store(settings)
     with console.status("pushing to Label Studio …"):
-        result = push_tasks(store, connection_for(settings), the_rubric)
-    console.print(f"{result.newly_queued} newly routed; pushed {result.judgements} judgement(s) in {result.tasks} "
+        result = push_tasks(store, connection_for(settings), the_rubric, learn_share=learn_share)
+    console.print(f"{result.newly_queued} newly routed, {result.learn_queued} queued to learn from; pushed "
+                  f"{result.judgements} judgement(s) in {result.tasks} "
                   f"task(s) to project {result.project_id}")
 
 

@@ -5,6 +5,7 @@ learning curve for the learned judge."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from eval.calibration import calibrate_criterion, fit_threshold
 from eval.datasets import Dataset
@@ -93,22 +94,23 @@ def _heldout_calibration(confidences: list[float], correct: list[bool], target: 
 
 
 def learning_curve(train: Dataset, test: Dataset, rubric: Rubric, sizes: list[int], *, seed: int = 0,
-                   target_accuracy: float = 0.9) -> list[LearningPoint]:
+                   target_accuracy: float = 0.9, embeddings: list[str] | None = None,
+                   cache_dir: Path | None = None) -> list[LearningPoint]:
     """Retrain the learned judge on growing prefixes of a seeded shuffle of ``train``; measure on ``test``."""
     import random
 
+    from eval.training import DEFAULT_EMBEDDINGS
     from eval.training import train as fit
     from scorer.judges._features import Featuriser
     from scorer.judges.learned import LearnedJudge
 
     order = list(train.items)
     random.Random(seed).shuffle(order)
-    featuriser = Featuriser()
+    featurisers = {name: Featuriser(name, cache_dir=cache_dir) for name in (embeddings or DEFAULT_EMBEDDINGS)}
     points = []
     for size in sorted({min(s, len(order)) for s in sizes}):
-        model = fit(Dataset(order[:size]), rubric, seed=seed, featuriser=featuriser)
-        judge = LearnedJudge(model)
-        judge.featuriser = featuriser
+        model = fit(Dataset(order[:size]), rubric, seed=seed, featurisers=featurisers)
+        judge = LearnedJudge(model, featurisers=featurisers)
         metrics = evaluate(test, predict(judge, test, rubric), rubric, target_accuracy=target_accuracy)
         per = metrics.per_criterion
         points.append(LearningPoint(train_size=size, accuracy=metrics.overall.accuracy,

@@ -72,7 +72,8 @@ class EvaluationResult(BaseModel):
     overall: Overall
     per_criterion: dict[str, CriterionMetrics]
     learning_curve: list[LearningPoint] | None = None
+    active_learning: dict[str, Any] | None = None  # eval.active.simulate's result, when computed
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=False,
-                               exclude={"learning_curve"} if self.learning_curve is None else set())
+                               exclude={k for k in ("learning_curve", "active_learning") if getattr(self, k) is None})

@@ -12,6 +12,7 @@ annotations that disappeared as deleted. Webhooks are a fast path through the sa
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
 from scorer._extras import require
 from scorer.store import Store
 from scorer.store.disputes import Dispute, dispute_comments, resolve_disputes
+from scorer.store.learning import enqueue_learning
 from scorer.store.reviews import (
     QueuedItem,
     enqueue_routed,
@@ -36,8 +38,8 @@ from scorer.store.reviews import (
 )
 from scorer.types import Rubric
 
-__all__ = ["Connection", "PullResult", "PushResult", "ensure_project", "ingest_task", "project_title", "pull",
-           "push", "task_index"]
+__all__ = ["Connection", "PullResult", "PushResult", "ensure_project", "ingest_task", "learn_count",
+           "project_title", "pull", "push", "task_index"]
 
 log = logging.getLogger(__name__)
 SOURCE = "label_studio"
@@ -62,6 +64,7 @@ class PushResult:
     judgements: int = 0
     newly_queued: int = 0
     projects: dict[str | None, int] = field(default_factory=dict)
+    learn_queued: int = 0
 
 
 @dataclass
@@ -115,16 +118,28 @@ def ensure_project(client: httpx.Client, rubric: Rubric, *, reviewer: str | None
     return int(created["id"])
 
 
-def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: int = 200) -> PushResult:
-    """Queue routed judgements and import them as tasks (one per conversation and judge). Items assigned to a
-    reviewer (review sampling with reviewer quotas) go to that reviewer's own project."""
+def learn_count(routed: int, share: float) -> int:
+    """How many ``learn`` items make ``share`` of a batch that also holds ``routed`` items."""
+    if share <= 0 or routed <= 0:
+        return 0
+    return math.ceil(routed * share / (1 - share)) if share < 1 else routed
+
+
+def push(store: Store, connection: Connection, rubric: Rubric, *, batch_size: int = 200,
+         learn_share: float = 0.0) -> PushResult:
+    """Queue routed judgements — plus, with ``learn_share``, that share of the batch as the judge's least sure
+    unflagged items (reason ``learn``, see ``scorer.store.learning``) — and import them as tasks (one per
+    conversation and judge). Items assigned to a reviewer (review sampling with reviewer quotas) go to that
+    reviewer's own project."""
     added = enqueue_routed(store, rubric.id, rubric.version)
+    waiting = len(queued_items(store, rubric.id, rubric.version))
+    learn = enqueue_learning(store, rubric.id, rubric.version, learn_count(waiting, learn_share))
     items = queued_items(store, rubric.id, rubric.version)
     by_assignee: dict[str | None, list[QueuedItem]] = defaultdict(list)
     for item in items:
         by_assignee[item.assignee].append(item)
     with connection.client() as client:
-        result = PushResult(project_id=ensure_project(client, rubric), newly_queued=added)
+        result = PushResult(project_id=ensure_project(client, rubric), newly_queued=added, learn_queued=learn)
         result.projects[None] = result.project_id
         for assignee, assigned in by_assignee.items():
             project_id = ensure_project(client, rubric, reviewer=assignee)

@@ -7,6 +7,7 @@ errors) or a reported failure (bad input), and everything scored before it is al
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -171,19 +172,54 @@ def score_batch(
     policy: RoutingPolicy | None = None,
     on_item: Callable[[BatchItem], None] | None = None,
     include_excluded: bool = False,
+    batch_size: int = 64,
 ) -> Iterator[BatchItem]:
-    """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure."""
-    for record in records:
-        if isinstance(record, BadRecord):
-            item = BatchItem(record.location, record.conversation_id, error=record.reason)
-        else:
-            try:
-                card, cached = score_conversation(record, rubric, judge, store=store, policy=policy,
-                                                  include_excluded=include_excluded)
-                item = BatchItem(record.id, record.id, card=card, cached=cached)
-            except Exception as exc:  # storage trouble etc.: report it, go on with the next one
-                log.exception("could not score %s", record.id)
-                item = BatchItem(record.id, record.id, error=f"{type(exc).__name__}: {exc}")
-        if on_item is not None:
-            on_item(item)
-        yield item
+    """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure.
+
+    Records are read ``batch_size`` at a time; a judge with a ``prepare`` ability (the learned judge) gets the
+    conversations of each group that are not already stored in one call, so it embeds them in one batched pass —
+    a stored result is never embedded again.
+    """
+    for group in _groups(records, batch_size):
+        _prepare(judge, [r for r in group if isinstance(r, Conversation)], rubric, store)
+        for record in group:
+            item = _score_record(record, rubric, judge, store, policy, include_excluded)
+            if on_item is not None:
+                on_item(item)
+            yield item
+
+
+def _groups(records: Iterable[Conversation | BadRecord], size: int) -> Iterator[list[Conversation | BadRecord]]:
+    iterator = iter(records)
+    while group := list(itertools.islice(iterator, max(1, size))):
+        yield group
+
+
+def _prepare(judge: Judge, conversations: list[Conversation], rubric: Rubric, store: Store | None) -> None:
+    if not conversations:
+        return
+    try:
+        if store is not None:
+            conversations = [c for c in conversations if not _stored(store, c, rubric, judge)]
+        if conversations:
+            judge.prepare(conversations)
+    except Exception:  # preparing is an optimisation: each conversation is still judged (and fails) on its own
+        log.exception("judge %s could not prepare a batch", judge.id)
+
+
+def _stored(store: Store, conversation: Conversation, rubric: Rubric, judge: Judge) -> bool:
+    cached = store.find_score_card(conversation, rubric, judge.id)
+    return cached is not None and all(j.status == "scored" for j in cached.judgements)
+
+
+def _score_record(record: Conversation | BadRecord, rubric: Rubric, judge: Judge, store: Store | None,
+                  policy: RoutingPolicy | None, include_excluded: bool) -> BatchItem:
+    if isinstance(record, BadRecord):
+        return BatchItem(record.location, record.conversation_id, error=record.reason)
+    try:
+        card, cached = score_conversation(record, rubric, judge, store=store, policy=policy,
+                                          include_excluded=include_excluded)
+        return BatchItem(record.id, record.id, card=card, cached=cached)
+    except Exception as exc:  # storage trouble etc.: report it, go on with the next one
+        log.exception("could not score %s", record.id)
+        return BatchItem(record.id, record.id, error=f"{type(exc).__name__}: {exc}")

@@ -10,7 +10,7 @@ import numpy as np
 from eval.report._html import Section, figure_to_data_uri, render_page, table_html
 from eval.results import CriterionMetrics, EvaluationResult, LearningPoint
 
-__all__ = ["evaluation_report"]
+__all__ = ["active_learning_figure", "evaluation_report"]
 
 COLUMNS = ["criterion", "n", "accuracy", "kappa", "human_human_kappa", "macro_f1", "ece", "auto_accept_threshold",
            "auto_accept_coverage", "auto_accept_accuracy", "evidence_precision", "evidence_recall"]
@@ -76,6 +76,27 @@ def _learning_plot(points: list[LearningPoint]) -> str:
     return figure_to_data_uri(fig)
 
 
+def active_learning_figure(result: dict[str, Any], title: str = "") -> Any:
+    """Mean test accuracy against reviews per criterion, least-sure-first vs random order (a matplotlib figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for strategy, label in (("uncertainty", "least sure first (review push --learn-share)"),
+                            ("random", "random order")):
+        needed = result[strategy]["reviews_needed_median"]
+        ax.plot(result["sizes"], result[strategy]["mean_accuracy"], "o-", markersize=3,
+                label=f"{label}: target at {'—' if needed is None else int(needed)}")
+    ax.axhline(result["target_accuracy"], color="#999", linestyle="--", label="target (all labels − 0.01)")
+    ax.set_xlabel("reviews per criterion")
+    ax.set_ylabel(f"mean accuracy on the test set ({result['seeds']} seeds)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
 def evaluation_report(metrics: EvaluationResult, *, title: str, subtitle: str = "") -> str:
     rows: list[dict[str, Any]] = [{"criterion": cid, **m.model_dump()} for cid, m in metrics.per_criterion.items()]
     notes = "".join(f"<p class='note'>{cid}: {m.note}</p>" for cid, m in metrics.per_criterion.items() if m.note)
@@ -88,4 +109,12 @@ def evaluation_report(metrics: EvaluationResult, *, title: str, subtitle: str = 
                            ["train_size", "accuracy"])
         sections.append(Section("Learning curve: how many reviews until it can be trusted", table,
                                 [_learning_plot(learning)]))
+    active = metrics.active_learning
+    if active:
+        table = table_html([{"order": k, "reviews_needed_median": active[k]["reviews_needed_median"],
+                             "reviews_needed_per_seed": active[k]["reviews_needed_per_seed"]}
+                            for k in ("uncertainty", "random")], ["order", "reviews_needed_median",
+                                                                  "reviews_needed_per_seed"])
+        sections.append(Section("Active learning: reviews needed, least sure first vs random order", table,
+                                [figure_to_data_uri(active_learning_figure(active))]))
     return render_page(title, sections, subtitle)

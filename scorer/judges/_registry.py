@@ -1,5 +1,5 @@
 """The string registry of judges: ``"fake"``, ``"local"``, ``"local:<path>"``, ``"litellm/<model>"``, ``"learned"``,
-``"ensemble:<a>+<b>"``. Backends are imported only when a judge of theirs is created."""
+``"ensemble:<a>+<b>"``, ``"cascade:<a>><b>"``. Backends are imported only when a judge of theirs is created."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ _FACTORIES: dict[str, str | JudgeFactory] = {
     "litellm": "scorer.judges.hosted:create",
     "learned": "scorer.judges.learned:create",
     "ensemble": "scorer.judges.ensemble:create",
+    "cascade": "scorer.judges.cascade:create",
 }
 _DESCRIPTIONS = {
     "fake": "deterministic answers for tests (fake, fake:yes, fake:no, fake:unscored)",
@@ -27,6 +28,7 @@ _DESCRIPTIONS = {
     "litellm": "any litellm model string, e.g. litellm/openai/gpt-4o-mini (use --api-base for vLLM/Ollama)",
     "learned": "a classifier trained on human labels with `rubricate train`",
     "ensemble": "several judges combined, e.g. ensemble:local+learned",
+    "cascade": "cheap judge first, the next only where it is unsure, e.g. cascade:learned>litellm/<model>",
 }
 _EXTRAS = {"local": "local", "learned": "local"}  # the pip extra that brings a backend's dependencies
 _SPEC = re.compile(r"^(?P<prefix>[a-z_]+)(?:[:/](?P<arg>.+))?$")

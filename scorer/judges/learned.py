@@ -1,10 +1,19 @@
-"""The learned judge: a per-criterion scikit-learn classifier on sentence-embedding features of the conversation,
-trained on human labels (a labelled dataset or reviewers' decisions) by ``eval.training.train``.
-Registry name: ``learned`` (the model saved
-for the rubric version under the models dir) or ``learned:<path>``.
+"""The learned judge: per-criterion scikit-learn classifiers on sentence-embedding features, trained on human
+labels (a labelled dataset or reviewers' decisions) by ``eval.training.train``.
+Registry name: ``learned`` (the model saved for the rubric version under the models dir) or ``learned:<path>``.
 
-Its confidence is the classifier's probability (``classifier`` kind). Its evidence is the turn that pushes the
-decision most: the turn whose embedding scores highest on the predicted answer's weights.
+Each criterion has its own choice, made at training by held-out κ on the training data:
+
+- the embedding (``e5``, multilingual, the default; ``minilm``; or a model folder), and
+- the level: ``conversation`` (one classifier on pooled turn vectors) or ``turn`` (a classifier of each turn of the
+  criterion's speaker in context — the previous turn plus this one — trained on the evidence turns; the
+  conversation's answer is read from its most likely turn, through a calibration fitted on held-out scores).
+
+Confidence is the (calibrated) classifier probability (``classifier`` kind); ``accept_threshold`` is the
+confidence that kept the target accuracy on held-out training predictions (the cascade judge uses it). Evidence:
+for turn-level criteria the turns the turn classifier picks; for conversation-level ones the turn whose embedding
+scores highest on the predicted answer's weights. A model records each embedding's fingerprint and refuses to load
+where the installed weights differ.
 """
 
 from __future__ import annotations
@@ -14,33 +23,61 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from scorer._errors import JudgeError
 from scorer.evidence import whole_turn
 from scorer.judges._base import Judge, JudgeOptions
-from scorer.judges._features import Featuriser
+from scorer.judges._embeddings import fingerprint_of
+from scorer.judges._features import Featuriser, speaker_turns
 from scorer.types import Conversation, Criterion, Judgement
 
-__all__ = ["MIN_PER_CLASS", "LearnedJudge", "LearnedModel", "create", "model_dir"]
+__all__ = ["FORMAT", "MIN_PER_CLASS", "CriterionModel", "LearnedJudge", "LearnedModel", "create",
+           "criterion_speaker", "model_dir"]
 
+FORMAT = 2
 MIN_PER_CLASS = 3
 _CUSTOMER_SUBJECT = re.compile(
     r"^\s*(did|does|was|were|is|would|has|had)\s+the\s+(customer|seeker|user|client|caller)\b", re.I)
 
 
+def criterion_speaker(criterion: Criterion) -> str:
+    """Whose turns a criterion is about (``agent`` or ``customer``), read from the question's subject."""
+    return "customer" if _CUSTOMER_SUBJECT.match(criterion.question) else "agent"
+
+
+@dataclass
+class CriterionModel:
+    """The fitted classifier of one criterion and the choices training made for it."""
+
+    embedding: str
+    level: Literal["conversation", "turn"]
+    classifier: Any
+    about: str = "agent"
+    positive: str = "yes"  # turn level: the answer a positive turn gives (the other is the scale's other answer)
+    negative: str = "no"
+    calibrator: Any = None  # turn level: maximum turn score → P(positive)
+    threshold: float | None = None  # auto-accept: confidence that kept the target accuracy held out
+    heldout_kappa: dict[str, float | None] = field(default_factory=dict)  # "<embedding>/<level>" → κ
+
+
 @dataclass
 class LearnedModel:
-    """Fitted classifiers per criterion (None where training was impossible, with the reason)."""
+    """Fitted classifiers per criterion (absent where training was impossible, with the reason)."""
 
     rubric_id: str
     rubric_version: str
-    embedding_model: str
-    classifiers: dict[str, Any] = field(default_factory=dict)
+    embeddings: dict[str, str] = field(default_factory=dict)  # name → fingerprint of the weights trained with
+    criteria: dict[str, CriterionModel] = field(default_factory=dict)
     untrainable: dict[str, str] = field(default_factory=dict)
     trained_on: dict[str, int] = field(default_factory=dict)
+    format: int = FORMAT
+
+    def choices(self) -> dict[str, dict[str, Any]]:
+        return {cid: {"embedding": m.embedding, "level": m.level, "about": m.about, "threshold": m.threshold,
+                      "heldout_kappa": m.heldout_kappa} for cid, m in self.criteria.items()}
 
     def save(self, folder: Path) -> Path:
         import joblib
@@ -48,21 +85,27 @@ class LearnedModel:
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, folder / "learned.joblib")
         (folder / "manifest.json").write_text(json.dumps({
-            "rubric_id": self.rubric_id, "rubric_version": self.rubric_version,
-            "embedding_model": self.embedding_model, "trained_on": self.trained_on,
+            "format": self.format, "rubric_id": self.rubric_id, "rubric_version": self.rubric_version,
+            "embeddings": self.embeddings, "criteria": self.choices(), "trained_on": self.trained_on,
             "untrainable": self.untrainable}, indent=2))
         return folder
 
     @staticmethod
     def load(folder: Path) -> LearnedModel:
+        """Load a model; refuses an old format or embedding weights other than the ones it was trained with."""
         import joblib
 
         path = folder / "learned.joblib"
         if not path.exists():
             raise JudgeError(f"no learned judge in {folder}: train one with `rubricate train --from DATA --rubric R`")
         model = joblib.load(path)
-        if not isinstance(model, LearnedModel):
-            raise JudgeError(f"{path} is not a rubricate learned judge")
+        if not isinstance(model, LearnedModel) or getattr(model, "format", 1) != FORMAT:
+            raise JudgeError(f"{path} is not a current rubricate learned judge: retrain it with `rubricate train`")
+        for name, trained in model.embeddings.items():
+            here = fingerprint_of(name)
+            if here != trained:
+                raise JudgeError(f"the learned judge in {folder} was trained with embedding {trained}, but {name!r} "
+                                 f"is {here} here; retrain it with `rubricate train`")
         return model
 
 
@@ -76,57 +119,87 @@ class LearnedJudge(Judge):
     reads_wording = False  # answers from the criterion id's classifier; the question text is not read
     independent_questions = True
 
-    def __init__(self, model: LearnedModel, *, judge_id: str = "learned") -> None:
+    def __init__(self, model: LearnedModel, *, judge_id: str = "learned", cache_dir: Path | None = None,
+                 featurisers: dict[str, Featuriser] | None = None) -> None:
         self.model = model
         self.id = judge_id
-        self.featuriser = Featuriser(model.embedding_model)
+        self.featurisers = featurisers or {name: Featuriser(name, cache_dir=cache_dir) for name in model.embeddings}
 
-    def prepare(self, conversations: Sequence[Conversation]) -> None:
-        """Embed many conversations' turns in one batched pass (the harness calls this before judging)."""
-        self.featuriser.many(list(conversations))
+    def accept_threshold(self, criterion_id: str) -> float | None:
+        found = self.model.criteria.get(criterion_id)
+        return found.threshold if found else None
 
-    def _evidence_turn(self, classifier: Any, answer: str, criterion: Criterion, conversation: Conversation,
-                       turns: np.ndarray) -> int:
-        classes = list(classifier.classes_)
-        coef = classifier.coef_
+    def prepare(self, conversations: Sequence[Conversation], criteria: Sequence[Criterion] | None = None) -> None:
+        """Embed many conversations' turns in one batched pass, only with the embeddings the criteria use."""
+        wanted = {m.embedding for cid, m in self.model.criteria.items()
+                  if criteria is None or cid in {c.id for c in criteria}}
+        for name in sorted(wanted):
+            self.featurisers[name].prepare(conversations)
+
+    def _conversation_level(self, m: CriterionModel, criterion: Criterion, conversation: Conversation,
+                            turns: np.ndarray) -> tuple[dict[str, float], list[int]]:
+        featuriser = self.featurisers[m.embedding]
+        probs = m.classifier.predict_proba(featuriser.vector(conversation, turns)[None, :])[0]
+        probabilities = {a: 0.0 for a in criterion.answers}
+        probabilities.update({str(c): float(p) for c, p in zip(m.classifier.classes_, probs, strict=True)})
+        answer = max(probabilities, key=lambda a: probabilities[a])
+        classes = [str(c) for c in m.classifier.classes_]
+        coef = m.classifier.coef_
         weights = coef[classes.index(answer)] if coef.shape[0] > 1 else (coef[0] if answer == classes[1] else -coef[0])
-        dim = turns.shape[1]
-        about_customer = bool(_CUSTOMER_SUBJECT.match(criterion.question))
-        candidates = [i for i, t in enumerate(conversation.turns) if (t.speaker == "customer") == about_customer]
-        candidates = candidates or list(range(len(conversation.turns)))
-        block = weights[dim : 2 * dim] if about_customer else weights[:dim]
-        return max(candidates, key=lambda i: float(turns[i] @ block))
+        dim = featuriser.dim
+        candidates = speaker_turns(conversation, m.about) or list(range(len(conversation.turns)))
+        block = weights[dim : 2 * dim] if m.about == "customer" else weights[:dim]
+        return probabilities, [max(candidates, key=lambda i: float(turns[i] @ block))]
+
+    def _turn_level(self, m: CriterionModel, criterion: Criterion, conversation: Conversation,
+                    turns: np.ndarray) -> tuple[dict[str, float], list[int]]:
+        index, features = self.featurisers[m.embedding].turn_features(conversation, m.about, turns)
+        scores = m.classifier.predict_proba(features)[:, list(m.classifier.classes_).index(1)] if index else []
+        top = float(max(scores, default=0.0))
+        p = float(m.calibrator.predict_proba([[top]])[0, 1])
+        probabilities = {a: 0.0 for a in criterion.answers}
+        probabilities.update({m.positive: p, m.negative: 1 - p})
+        ranked = sorted(zip(scores, index, strict=True), reverse=True)
+        evidence = [i for s, i in ranked if s >= 0.5][:3] or [i for _, i in ranked[:1]]
+        return probabilities, evidence
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
         common = {"judge_id": self.id, "model_id": f"learned@{self.model.rubric_version}", "prompt_version": "none"}
-        try:
-            turns = self.featuriser.turn_vectors(conversation)
-            vector = self.featuriser.vector(conversation, turns)[None, :]
-        except Exception as exc:
-            return [Judgement.unscored(c.id, f"featurising failed: {exc}", **common) for c in criteria]  # type: ignore[arg-type]
+        turns: dict[str, np.ndarray] = {}
         out = []
         for criterion in criteria:
-            classifier = self.model.classifiers.get(criterion.id)
-            if classifier is None:
+            m = self.model.criteria.get(criterion.id)
+            if m is None:
                 reason = self.model.untrainable.get(criterion.id, "this criterion was not in the training data")
                 out.append(Judgement.unscored(criterion.id, f"learned judge: {reason}", **common))  # type: ignore[arg-type]
                 continue
-            probs = classifier.predict_proba(vector)[0]
-            probabilities = {a: 0.0 for a in criterion.answers}
-            probabilities.update({str(c): float(p) for c, p in zip(classifier.classes_, probs, strict=True)})
+            try:
+                if m.embedding not in turns:
+                    turns[m.embedding] = self.featurisers[m.embedding].turn_vectors(conversation)
+                level = self._turn_level if m.level == "turn" else self._conversation_level
+                probabilities, evidence_turns = level(m, criterion, conversation, turns[m.embedding])
+            except Exception as exc:
+                out.append(Judgement.unscored(criterion.id, f"featurising failed: {exc}", **common))  # type: ignore[arg-type]
+                continue
             answer = max(probabilities, key=lambda a: probabilities[a])
             evidence = []
-            if answer != "na" and not criterion.scale.is_failing(answer):
-                turn = self._evidence_turn(classifier, answer, criterion, conversation, turns)
-                evidence = [whole_turn(conversation, turn)]
+            if answer != "na" and not criterion.scale.is_failing(answer) and conversation.turns:
+                evidence = [whole_turn(conversation, i) for i in sorted(evidence_turns)]
             out.append(Judgement(
                 criterion_id=criterion.id, answer=answer, confidence=probabilities[answer],
                 confidence_kind="classifier", probabilities=probabilities, evidence=evidence,
-                rationale=f"classifier trained on {self.model.trained_on.get(criterion.id, 0)} human labels; "
+                rationale=f"{m.level}-level classifier ({m.embedding}) trained on "
+                          f"{self.model.trained_on.get(criterion.id, 0)} human labels; "
                           + ", ".join(f"{a} {p:.2f}" for a, p in sorted(probabilities.items(), key=lambda kv: -kv[1])),
                 **common,  # type: ignore[arg-type]
             ))
         return out
+
+
+def _cache_dir(options: JudgeOptions) -> Path:
+    from scorer.settings import Settings
+
+    return (options.cache_dir or Settings().cache_dir) / "embeddings"
 
 
 def create(arg: str | None, options: JudgeOptions) -> LearnedJudge:
@@ -141,4 +214,4 @@ def create(arg: str | None, options: JudgeOptions) -> LearnedJudge:
     if options.rubric_version and model.rubric_version != options.rubric_version:
         raise JudgeError(f"the learned judge in {folder} was trained for rubric version {model.rubric_version}, "
                          f"not {options.rubric_version}; retrain it with `rubricate train`")
-    return LearnedJudge(model, judge_id=f"learned:{arg}" if arg else "learned")
+    return LearnedJudge(model, judge_id=f"learned:{arg}" if arg else "learned", cache_dir=_cache_dir(options))

