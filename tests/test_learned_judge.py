@@ -208,7 +208,8 @@ def test_learn_items_are_the_least_sure_unflagged_ones(tmp_path: Path) -> None:
     policy = RoutingPolicy(threshold=0.6, audit_rate=0.0, require_evidence=False)
     try:
         for p in (5, 20, 45, 52, 58, 70, 85, 99):
-            conversation = Conversation(id=f"p-{p}", turns=[{"speaker": "agent", "text": "hi"}])
+            conversation = Conversation(id=f"p-{p}", turns=[{"speaker": "customer", "text": "My order is late."},
+                                                             {"speaker": "agent", "text": "Hello, let me check it."}])
             score_conversation(conversation, rubric, Graded(), store=store, policy=policy)
         assert enqueue_routed(store, rubric.id, rubric.version) == 3  # 45, 52, 58 are below 0.6
         assert enqueue_learning(store, rubric.id, rubric.version, 2) == 2
