@@ -4,13 +4,13 @@ Registry name: ``learned`` (the model saved
 for the rubric version under the models dir) or ``learned:<path>``.
 
 Its confidence is the classifier's probability (``classifier`` kind). Its evidence is the turn that pushes the
-decision most: the turn whose embedding scores highest on the predicted answer's weights.
+decision most: among the turns of the speaker the criterion is ``about`` (agent by default), the one whose embedding
+scores highest on the predicted answer's weights (no evidence when that speaker has no turn).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from scorer._errors import JudgeError
-from scorer.evidence import whole_turn
+from scorer.evidence import speaker_turns, whole_turn
 from scorer.judges._base import Judge, JudgeOptions
 from scorer.judges._features import Featuriser
 from scorer.types import Conversation, Criterion, Judgement
@@ -27,8 +27,6 @@ from scorer.types import Conversation, Criterion, Judgement
 __all__ = ["MIN_PER_CLASS", "LearnedJudge", "LearnedModel", "create", "model_dir"]
 
 MIN_PER_CLASS = 3
-_CUSTOMER_SUBJECT = re.compile(
-    r"^\s*(did|does|was|were|is|would|has|had)\s+the\s+(customer|seeker|user|client|caller)\b", re.I)
 
 
 @dataclass
@@ -86,15 +84,17 @@ class LearnedJudge(Judge):
         self.featuriser.many(list(conversations))
 
     def _evidence_turn(self, classifier: Any, answer: str, criterion: Criterion, conversation: Conversation,
-                       turns: np.ndarray) -> int:
+                       turns: np.ndarray) -> int | None:
         classes = list(classifier.classes_)
         coef = classifier.coef_
         weights = coef[classes.index(answer)] if coef.shape[0] > 1 else (coef[0] if answer == classes[1] else -coef[0])
         dim = turns.shape[1]
-        about_customer = bool(_CUSTOMER_SUBJECT.match(criterion.question))
-        candidates = [i for i, t in enumerate(conversation.turns) if (t.speaker == "customer") == about_customer]
-        candidates = candidates or list(range(len(conversation.turns)))
-        block = weights[dim : 2 * dim] if about_customer else weights[:dim]
+        candidates = speaker_turns(conversation, criterion.about)
+        if not candidates:
+            return None
+        block = weights[dim : 2 * dim] if criterion.about == "customer" else weights[:dim]
+        if criterion.about == "any":
+            block = weights[:dim] + weights[dim : 2 * dim]
         return max(candidates, key=lambda i: float(turns[i] @ block))
 
     def judge(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:
@@ -118,7 +118,7 @@ class LearnedJudge(Judge):
             evidence = []
             if answer != "na" and not criterion.scale.is_failing(answer):
                 turn = self._evidence_turn(classifier, answer, criterion, conversation, turns)
-                evidence = [whole_turn(conversation, turn)]
+                evidence = [whole_turn(conversation, turn)] if turn is not None else []
             out.append(Judgement(
                 criterion_id=criterion.id, answer=answer, confidence=probabilities[answer],
                 confidence_kind="classifier", probabilities=probabilities, evidence=evidence,
