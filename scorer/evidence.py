@@ -88,6 +88,15 @@ def _find_word(haystack: str, needle: str) -> int:
     return -1
 
 
+def _widen(text: str, start: int, end: int) -> tuple[int, int]:
+    """A fuzzy span grown to whole words (an alignment may start or stop inside one: "he replacement")."""
+    while start > 0 and _wordish(text[start - 1]) and _wordish(text[start]):
+        start -= 1
+    while end < len(text) and _wordish(text[end]) and _wordish(text[end - 1]):
+        end += 1
+    return start, end
+
+
 def _clean(quote: str) -> str:
     quote = _TURN_PREFIX.sub("", _SPEAKER_PREFIX.sub("", quote.strip()))
     quote = quote.strip().strip(_QUOTE_CHARS).strip()
@@ -165,11 +174,11 @@ def locate_quote(
         # A match must cover most of the quote, not a short common fragment of a long one.
         if (found.dest_end - found.dest_start) < 0.8 * len(norm_needle) and len(norm_text) >= len(norm_needle):
             continue
-        span = conversation.turns[t].text[index[found.dest_start] : index[found.dest_end - 1] + 1]
-        if not same_meaning(needle, span):
+        start, end = _widen(conversation.turns[t].text, index[found.dest_start], index[found.dest_end - 1] + 1)
+        if not same_meaning(needle, conversation.turns[t].text[start:end]):
             continue  # a negation, number or date differs: not this quote, whatever the ratio
         if best is None or found.score > best[0]:
-            best = (found.score, t, index[found.dest_start], index[found.dest_end - 1] + 1)
+            best = (found.score, t, start, end)
     if best is None:
         prefix = _longest_prefix(conversation, order, normalised, norm_needle)
         return prefix if prefix is not None and same_meaning(needle, prefix.quote) else None
