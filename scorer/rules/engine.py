@@ -73,6 +73,7 @@ class CompiledRules:
         self.entries: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
         """Automaton key → (check number, target/unless, language) of every phrase with that normal form."""
         self.regexes: dict[int, RegexRules] = {}
+        self._phrases_known: dict[tuple[int, str | None], bool] = {}
         for k, (_, check) in enumerate(self.checks):
             if check.kind == "regex":
                 self.regexes[k] = RegexRules(check)
@@ -104,7 +105,7 @@ class CompiledRules:
             if check.kind in TIMING_KINDS:
                 result = answer_timing(conversation, check)
                 out.append(_judgement(criterion_id, check, result.answer, result.text, result.evidence))
-            elif not check.phrases_for(check.lists, conversation.language):
+            elif not self._has_phrases(k, language):
                 out.append(_judgement(criterion_id, check, None, f"the check has no phrases for language "
                                       f"{conversation.language!r} and no '*' list", []))
             else:
@@ -115,6 +116,13 @@ class CompiledRules:
                     found = self._phrase_evidence(conversation, normalised, by_check[k], turns)
                 out.append(_phrase_judgement(criterion_id, check, found))
         return out
+
+    def _has_phrases(self, k: int, language: str | None) -> bool:
+        key = (k, language)
+        if key not in self._phrases_known:
+            check = self.checks[k][1]
+            self._phrases_known[key] = bool(check.phrases_for(check.lists, language))
+        return self._phrases_known[key]
 
     @staticmethod
     def _phrase_evidence(conversation: Conversation, normalised: list[Normalised],
@@ -150,7 +158,8 @@ def _judgement(criterion_id: str, check: Check, answer: str | None, text: str,
     if answer is None:
         return Judgement.unscored(criterion_id, f"rule: {text}", **common)
     return Judgement(criterion_id=criterion_id, answer=answer, confidence=1.0, confidence_kind="rule",
-                     probabilities={answer: 1.0}, rationale=text, evidence=evidence, **common)  # type: ignore[arg-type]
+                     probabilities={answer: 1.0}, rationale=text, evidence=evidence, judge_id=RULE_JUDGE_ID,
+                     model_id=common["model_id"], prompt_version=common["prompt_version"])
 
 
 @lru_cache(maxsize=64)
@@ -158,9 +167,23 @@ def _compiled(key: tuple[tuple[str, str], ...]) -> CompiledRules:
     return CompiledRules([(cid, Check.model_validate_json(blob)) for cid, blob in key])
 
 
+_BY_OBJECTS: dict[tuple[int, ...], tuple[list[Check], CompiledRules]] = {}
+"""Fast path: the same Check objects (kept alive here, so their ids cannot be reused) → their compiled rules."""
+
+
 def compile_rules(criteria: Sequence[Criterion]) -> CompiledRules:
     """The compiled rules of these criteria's checks (cached: a rubric is compiled once per process)."""
-    return _compiled(tuple((c.id, c.check.model_dump_json()) for c in rule_criteria(criteria)))  # type: ignore[union-attr]
+    chosen = rule_criteria(criteria)
+    checks = [c.check for c in chosen if c.check is not None]
+    ids = tuple(id(check) for check in checks) + tuple(hash(c.id) for c in chosen)
+    hit = _BY_OBJECTS.get(ids)
+    if hit is not None:
+        return hit[1]
+    compiled = _compiled(tuple((c.id, check.model_dump_json()) for c, check in zip(chosen, checks, strict=True)))
+    if len(_BY_OBJECTS) >= 64:
+        _BY_OBJECTS.clear()
+    _BY_OBJECTS[ids] = (checks, compiled)
+    return compiled
 
 
 def answer_rules(conversation: Conversation, criteria: Sequence[Criterion]) -> list[Judgement]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import cache
 
 __all__ = ["Normalised", "fold_char", "is_cjk", "normalise", "transliterate_bg"]
@@ -54,15 +53,18 @@ def is_cjk(ch: str) -> bool:
             or 0x3040 <= o <= 0x30FF)
 
 
-@dataclass
 class Normalised:
-    """A normalised text and how to map its positions back to the original."""
+    """A normalised text and how to map its positions back to the original (a plain slotted class: hot path)."""
 
-    text: str
-    original: str
-    _index: list[int] | None = field(default=None, repr=False)
-    _runs: list[tuple[int, int]] | None = field(default=None, repr=False)
-    _lead: int = 0
+    __slots__ = ("_index", "_lead", "_runs", "original", "text")
+
+    def __init__(self, text: str, original: str, *, index: list[int] | None = None,
+                 runs: list[tuple[int, int]] | None = None, lead: int = 0) -> None:
+        self.text = text
+        self.original = original
+        self._index = index
+        self._runs = runs
+        self._lead = lead
 
     def position(self, pos: int) -> int:
         """The original index of the normalised character at ``pos``."""
@@ -84,8 +86,8 @@ def normalise(text: str) -> Normalised:
     """Normalise ``text`` (see the module docstring); stripped, one space between words."""
     flat = text.translate(_TABLE)
     if _SLOW not in flat:
-        lead = len(flat) - len(flat.lstrip(" "))
-        body = flat[lead:].rstrip(" ")
+        body = flat.strip(" ")
+        lead = flat.index(body[0]) if body else 0
         runs: list[tuple[int, int]] = []
         if "  " in body:
             removed = 0
@@ -95,7 +97,7 @@ def normalise(text: str) -> Normalised:
                 runs.append((m.start() - removed, extra))
                 removed += extra
             body = _RUNS.sub(" ", body)
-        return Normalised(body, text, _runs=runs, _lead=lead)
+        return Normalised(body, text, runs=runs, lead=lead)
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -107,7 +109,7 @@ def normalise(text: str) -> Normalised:
     while out and out[-1] == " ":
         out.pop()
         index.pop()
-    return Normalised("".join(out), text, _index=index)
+    return Normalised("".join(out), text, index=index)
 
 
 _BG_LATIN = dict(zip(
