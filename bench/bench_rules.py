@@ -17,7 +17,7 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -132,6 +132,21 @@ def naive(conversation: Conversation, criteria: Sequence[Criterion]) -> int:
     return hits
 
 
+def big_list(size: int) -> Criterion:
+    """A criterion with ``size`` distinct forbidden phrases (a long compliance list), none of which occurs."""
+    phrases = [f"forbidden wording number {n} {chr(97 + n % 26)}" for n in range(size)]
+    return parse_rubric(json.dumps({"id": "big", "criteria": [{
+        "id": "big", "question": "Did the agent avoid the listed wordings?",
+        "check": {"kind": "phrases", "forbid": phrases}}]})).criteria[0]
+
+
+def per_core(work: Callable[[Conversation], object], conversations: Sequence[Conversation]) -> float:
+    cpu = time.process_time()
+    for c in conversations:
+        work(c)
+    return len(conversations) / (time.process_time() - cpu)
+
+
 class CountingJudge(FakeJudge):
     """The fake judge, counting the questions it is asked."""
 
@@ -153,20 +168,25 @@ def main() -> None:
     start = time.perf_counter()
     compile_rules(RUBRIC.criteria)
     compile_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     failing = sum(j.answer == "no" for c in conversations for j in answer_rules(c, RUBRIC.criteria))
-    seconds = time.perf_counter() - start
-    rate = len(conversations) / seconds
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    rate = len(conversations) / cpu_seconds  # per core: one process, one thread, CPU time (the machine is shared)
     slice_ = conversations[: max(1, len(conversations) // 10)]
-    start = time.perf_counter()
-    for c in slice_:
-        naive(c, RUBRIC.criteria)
-    naive_rate = len(slice_) / (time.perf_counter() - start)
-    print(f"rules: {len(conversations):,} conversations x {len(RUBRIC.criteria)} rule criteria in {seconds:.2f} s "
-          f"= {rate:,.0f} conversations/s on one core (target ≥ 2,000); compile {compile_seconds * 1000:.0f} ms; "
-          f"{failing:,} 'no' answers")
-    print(f"  side by side, phrase criteria only, a loop of searches: {naive_rate:,.0f} conversations/s "
-          f"({len(slice_):,} conversations)")
+    results: dict[str, float] = {}
+    print(f"rules: {len(conversations):,} conversations x {len(RUBRIC.criteria)} rule criteria: {cpu_seconds:.2f} CPU "
+          f"s = {rate:,.0f} conversations/s per core (target ≥ 2,000); wall clock {seconds:.2f} s = "
+          f"{len(conversations) / seconds:,.0f}/s; compile {compile_seconds * 1000:.0f} ms; {failing:,} 'no' answers")
+    phrase_only = [c for c in RUBRIC.criteria if c.check is not None and c.check.kind == "phrases"]
+    for size in (0, 1000):
+        criteria = phrase_only if size == 0 else [*phrase_only, big_list(size)]
+        engine_rate = per_core(lambda c, cr=criteria: answer_rules(c, cr), slice_)  # type: ignore[misc]
+        loop_rate = per_core(lambda c, cr=criteria: naive(c, cr), slice_)  # type: ignore[misc]
+        what = "the bench's phrase criteria" if size == 0 else f"those + one criterion of {size:,} phrases"
+        print(f"  side by side, {what}: engine {engine_rate:,.0f}/s (judgements and evidence included), "
+              f"loop of searches {loop_rate:,.0f}/s (existence only), per core, {len(slice_):,} conversations")
+        results[f"phrases_{size}_engine_per_second"] = engine_rate
+        results[f"phrases_{size}_loop_per_second"] = loop_rate
     rubric = load_rubric(ROOT / "examples" / "rubrics" / "support-core.yaml")
     judge = CountingJudge()
     examples = [Conversation.model_validate_json(line) for line in
@@ -181,8 +201,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "conversations": len(conversations), "rule_criteria": len(RUBRIC.criteria), "seconds": seconds,
-        "conversations_per_second_one_core": rate, "naive_phrase_loop_per_second": naive_rate,
-        "compile_ms": compile_seconds * 1000, "mixed_rubric_questions": total, "asked_model": judge.asked,
+        "cpu_seconds": cpu_seconds,
+        "conversations_per_second_one_core": rate,
+        **results, "compile_ms": compile_seconds * 1000, "mixed_rubric_questions": total, "asked_model": judge.asked,
         "share_not_reaching_model": share}, indent=2))
 
 
