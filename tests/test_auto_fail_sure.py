@@ -4,6 +4,7 @@ reviewer's decision settles it. Through the real pipeline, store, JSON output, A
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from scorer.store.models import JudgementRow
 from scorer.store.reviews import record_review
 from scorer.types import Conversation, Judgement, Review
 from tests._api_fixtures import conversation, make_settings, open_api
+from tests._pg import fresh_postgres_url
 
 RUBRIC = parse_rubric("""
 id: af
@@ -71,9 +73,13 @@ def test_rule_auto_fail_applies_whatever_the_judge_and_the_judge_is_not_asked() 
     assert card.auto_failed_by == ["no_forbidden"] and card.score == 0.0
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'af.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    urls = [f"sqlite:///{tmp_path / 'af.db'}"] if request.param == "sqlite" else fresh_postgres_url()
+    for url in urls:
+        s = Store(url)
+        yield s
+        s.close()
 
 
 def _pending_card(store: Store) -> tuple[int, dict[str, object]]:
