@@ -42,6 +42,8 @@ def _evidence_text(judgement: dict[str, Any]) -> Text:
         quote = e["quote"] if len(e["quote"]) <= 90 else e["quote"][:87] + "…"
         text.append(f"[turn {e['turn']}] ", style="dim")
         text.append(f"“{quote}”\n")
+    if not judgement.get("evidence") and judgement.get("judge_id") == "rule" and judgement.get("rationale"):
+        text.append(f"rule: {judgement['rationale']}", style="dim")  # e.g. none of the required phrases …
     if judgement.get("dropped_quotes"):
         text.append(f"{judgement['dropped_quotes']} quote(s) not found in transcript, dropped", style="yellow")
     return text
