@@ -75,9 +75,14 @@ def test_forbidden_phrase_found_in_the_agents_turn(language: str, text: str, quo
     assert all(e.turn == 1 for e in j.evidence)
 
 
-def test_phrase_spoken_only_by_the_customer_never_triggers() -> None:
-    j = answers(conv("en", ("customer", "Don't tell me to calm down! That's not my job to fix."),
-                     ("agent", "I understand, let me fix it.")))["forbidden"]
+@pytest.mark.parametrize(("language", "customer"), [
+    ("en", "Don't tell me to calm down! That's not my job to fix."),
+    ("zh", "别让我冷静一点！"),
+    ("ro", "Nu-mi spuneți calmați-vă!"),
+    ("bg", "Не ми казвайте успокойте се!"),
+])
+def test_phrase_spoken_only_by_the_customer_never_triggers(language: str, customer: str) -> None:
+    j = answers(conv(language, ("customer", customer), ("agent", "OK.")))["forbidden"]
     assert j.answer == "yes" and j.evidence == []
 
 
