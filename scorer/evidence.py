@@ -7,9 +7,9 @@ counted; they are never shown as evidence.
 
 Binding: only turns of the speaker the criterion is ``about`` are searched (a customer's repetition of the agent's
 words, or a customer turn containing "Agent: …", is never evidence of the agent's behaviour), and the turn the
-judge named (``[3] …``, ``turn 3: …``) is tried first. Exact and normalised matches must sit on word boundaries
-("no" is not found in "know"). A fuzzy or shortened match is accepted only when it adds or removes no negation and
-no number or date differs (``scorer._quote_meaning``); otherwise it is dropped and counted.
+judge named (``[3] …``, ``turn 3: …``) is tried first. Exact and normalised matches prefer word boundaries, and
+a quote under three characters must sit on them ("no" is not found in "know"). A fuzzy or shortened match is
+accepted only when it adds or removes no negation and no number or date differs (``scorer._quote_meaning``); otherwise it is dropped and counted.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def _wordish(ch: str) -> bool:
 
 
 def _find_word(haystack: str, needle: str) -> int:
-    """The first position of ``needle`` in ``haystack`` not inside a word (``no`` is not in ``know``); -1 if none."""
-    pos = haystack.find(needle)
+    """The first position of ``needle`` in ``haystack`` not inside a word; -1 if none. A quote of three characters
+    or more may also sit inside a word when no whole-word occurrence exists; a shorter one may not (``no`` is not
+    in ``know``)."""
+    pos = first = haystack.find(needle)
     while pos >= 0:
         end = pos + len(needle)
         left_ok = pos == 0 or not (_wordish(needle[0]) and _wordish(haystack[pos - 1]))
@@ -85,7 +87,7 @@ def _find_word(haystack: str, needle: str) -> int:
         if left_ok and right_ok:
             return pos
         pos = haystack.find(needle, pos + 1)
-    return -1
+    return first if len(needle) >= 3 else -1
 
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:
