@@ -9,7 +9,8 @@ Binding: only turns of the speaker the criterion is ``about`` are searched (a cu
 words, or a customer turn containing "Agent: …", is never evidence of the agent's behaviour), and the turn the
 judge named (``[3] …``, ``turn 3: …``) is tried first. Exact and normalised matches prefer word boundaries, and
 a quote under three characters must sit on them ("no" is not found in "know"). A fuzzy or shortened match is
-accepted only when it adds or removes no negation and no number or date differs (``scorer._quote_meaning``); otherwise it is dropped and counted.
+accepted only when it adds or removes no negation and no number or date differs (``scorer._quote_meaning``);
+otherwise it is dropped and counted.
 """
 
 from __future__ import annotations
