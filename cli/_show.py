@@ -42,6 +42,8 @@ def _evidence_text(judgement: dict[str, Any]) -> Text:
         quote = e["quote"] if len(e["quote"]) <= 90 else e["quote"][:87] + "…"
         text.append(f"[turn {e['turn']}] ", style="dim")
         text.append(f"“{quote}”\n")
+    if not judgement.get("evidence") and judgement.get("judge_id") == "rule" and judgement.get("rationale"):
+        text.append(f"rule: {judgement['rationale']}", style="dim")  # e.g. none of the required phrases …
     if judgement.get("dropped_quotes"):
         text.append(f"{judgement['dropped_quotes']} quote(s) not found in transcript, dropped", style="yellow")
     return text
@@ -62,9 +64,11 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
             continue
         score = record.get("score")
         failed = ", ".join(record.get("auto_failed_by", []))
+        pending = ", ".join(record.get("pending_auto_fail", []))
         title = Text.assemble(
             (str(record["conversation_id"]), "bold"), f"  score {'—' if score is None else f'{score:.1f}'}",
             (f"  AUTO-FAIL: {failed}" if record.get("auto_failed") else "", "red"),
+            (f"  PROVISIONAL: auto-fail {pending} awaits review" if record.get("provisional") else "", "yellow"),
             (f"  {record['rubric_id']}@{record['rubric_version']} · {record['judge']}", "dim"),
         )
         table = Table(title=title, title_justify="left", show_lines=True, expand=True)
@@ -93,7 +97,8 @@ def print_summary(path: Path) -> None:
     """One line per conversation: score, auto-fail, answers given, judgements flagged for review."""
     records = _load(path)
     table = Table(title=Text(f"{path}: {len(records)} conversation(s)"), title_justify="left")
-    for column in ("conversation", "judge", "score", "auto-fail", "yes / no / na / other", "unscored", "to review"):
+    for column in ("conversation", "judge", "score", "auto-fail", "pending auto-fail", "yes / no / na / other",
+                   "unscored", "to review"):
         table.add_column(column)
     for r in records:
         answers = [j.get("answer") for j in r["judgements"] if j["status"] == "scored"]
@@ -104,7 +109,22 @@ def print_summary(path: Path) -> None:
             score = f"excluded: {r.get('reason')}"
         table.add_row(Text(str(r["conversation_id"])), Text(str(r["judge"])), Text(score),
                       Text(", ".join(r.get("auto_failed_by", []))),
+                      Text(", ".join(r.get("pending_auto_fail", []))),
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),
                       str(sum(bool(j.get("needs_review")) for j in r["judgements"])))
     console.print(table)
+    console.print(Text(summary_line(records)))
+
+
+def summary_line(records: list[dict[str, Any]]) -> str:
+    """The batch in one line: scores, auto-fails, provisional cards, who answered, what goes to review."""
+    scores = [r["score"] for r in records if r.get("score") is not None]
+    judgements = [j for r in records for j in r["judgements"]]
+    by_rule = sum(j.get("judge_id") == "rule" for j in judgements)
+    mean = f"mean score {sum(scores) / len(scores):.1f}" if scores else "no scores"
+    return (f"{len(records)} conversation(s) · {mean} · {sum(s == 0 for s in scores)} scored 0 · "
+            f"auto-failed {sum(bool(r.get('auto_failed')) for r in records)} · provisional (auto-fail awaiting "
+            f"review) {sum(bool(r.get('provisional')) for r in records)} · {len(judgements)} judgements: "
+            f"{by_rule} by rules, {len(judgements) - by_rule} by the model · "
+            f"{sum(bool(j.get('needs_review')) for j in judgements)} to review")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli._common import console, settings_for
 from cli.rubric_lab import compare_command, test_command
@@ -23,10 +24,22 @@ def check(rubric: Annotated[Path, typer.Argument(help="Rubric YAML.")],
           json_out: Annotated[Path | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
           ) -> None:
     """Static check, offline: trait words, double questions, no actor, unscoped always/never, missing N/A,
-    mismatched scales, undescribed levels. Exit code 1 when a criterion is not measurable."""
+    mismatched scales, undescribed levels, and `check:` blocks (unknown kinds, empty lists, regexes that do not
+    compile or can backtrack catastrophically, declared languages without phrases). Exit code 1 when a criterion
+    is not measurable or a check block is invalid."""
     from eval.lab import check_rubric
+    from eval.lab.rule_checks import check_blocks
     from scorer.rubric import load_rubric
 
+    try:
+        broken = check_blocks(rubric.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        broken = {}  # the loader below reports unreadable files
+    if broken:
+        for cid, problem in broken.items():
+            console.print(Text(f"{rubric}: criterion {cid!r}: {problem}", style="red"))
+        console.print(f"{len(broken)} criterion check block(s) invalid")
+        raise typer.Exit(1)
     results = check_rubric(load_rubric(rubric))
     if json_out:
         json_out.write_text(json.dumps([r.model_dump(exclude={"findings"}) for r in results], indent=2,
@@ -35,8 +48,8 @@ def check(rubric: Annotated[Path, typer.Argument(help="Rubric YAML.")],
     for column in ("criterion", "verdict", "why", "suggestion"):
         table.add_column(column)
     for r in results:
-        table.add_row(r.criterion_id, f"[{_STYLE[r.verdict]}]{r.verdict}[/]", "\n".join(r.reasons),
-                      r.suggestion or "")
+        table.add_row(Text(r.criterion_id), Text(r.verdict, style=_STYLE[r.verdict]), Text("\n".join(r.reasons)),
+                      Text(r.suggestion or ""))
     console.print(table)
     counts = {v: sum(r.verdict == v for r in results) for v in _STYLE}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()))

@@ -39,6 +39,15 @@ def evidence_from_span(conversation: Conversation, offsets: Sequence[int], start
     return None
 
 
+def _auto_fail_note(reasons: Sequence[str]) -> str:
+    if "auto_fail_pending" in reasons:
+        return (" · PENDING AUTO-FAIL: the card's score is provisional and does not apply this auto-fail yet; "
+                "confirming the failing answer sets the score to 0, correcting it lifts the auto-fail")
+    if "auto_fail" in reasons:
+        return " · AUTO-FAIL applied: this answer set the score to 0; correct it if it is wrong"
+    return ""
+
+
 def build_task(conversation: Conversation, rubric: Rubric, routed: Sequence[tuple[Judgement, list[str]]],
                *, model_version: str) -> dict[str, Any]:
     """One task for a conversation: data for every criterion (routed ones filled in) and the AI's predictions."""
@@ -59,7 +68,7 @@ def build_task(conversation: Conversation, rubric: Rubric, routed: Sequence[tupl
         answer = judgement.answer if judgement.status == "scored" else f"unscored ({judgement.reason})"
         confidence = f"{judgement.confidence:.2f}" if judgement.confidence is not None else "n/a"
         data[f"ai__{k}"] = (f"AI answer: {answer} · confidence {confidence} ({judgement.confidence_kind}) · "
-                            f"routed because: {', '.join(reasons)} · {judgement.rationale}")
+                            f"routed because: {', '.join(reasons)} · {judgement.rationale}{_auto_fail_note(reasons)}")
         if judgement.status == "scored" and judgement.answer:
             results.append({"from_name": f"{ANSWER}{k}", "to_name": TRANSCRIPT, "type": "choices",
                             "value": {"choices": [judgement.answer]}})

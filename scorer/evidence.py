@@ -1,9 +1,16 @@
-"""Locate a judge's quotes in the transcript and keep only what is really there.
+"""Locate a judge's quotes in the transcript and keep only what is really there, said by the right speaker.
 
 Each proposed quote is searched turn by turn: exactly, then with case and whitespace normalised, then fuzzily with
 rapidfuzz above a threshold. What is stored is always the transcript's own text, so for every :class:`Evidence`
 ``conversation.turns[e.turn].text[e.start:e.end] == e.quote`` holds. Quotes that cannot be located are dropped and
 counted; they are never shown as evidence.
+
+Binding: only turns of the speaker the criterion is ``about`` are searched (a customer's repetition of the agent's
+words, or a customer turn containing "Agent: …", is never evidence of the agent's behaviour), and the turn the
+judge named (``[3] …``, ``turn 3: …``) is tried first. Exact and normalised matches prefer word boundaries, and
+a quote under three characters must sit on them ("no" is not found in "know"). A fuzzy or shortened match is
+accepted only when it adds or removes no negation and no number or date differs (``scorer._quote_meaning``);
+otherwise it is dropped and counted.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz
 
-from scorer.types import Conversation, Evidence, Judgement
+from scorer._quote_meaning import same_meaning
+from scorer.rules.normalise import is_cjk
+from scorer.types import Conversation, Evidence, Judgement, Turn
 
-__all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "whole_turn"]
+__all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "named_turn", "speaker_turns", "whole_turn"]
 
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio (0-100) for a fuzzy match to count."""
@@ -24,7 +33,9 @@ PREFIX_SHARE = 0.6
 """A quote that runs on past the end of its turn keeps its longest verbatim start if that is this share of it."""
 """Quotes shorter than this must match exactly or after normalisation; short fuzzy matches are noise."""
 
-_SPEAKER_PREFIX = re.compile(r"^\s*(?:\[?\d+\]?\s*)?(agent|customer|system|bot|客服|客户)\s*[:：]\s*", re.I)
+_SPEAKER_PREFIX = re.compile(
+    r"^\s*(?:\[?(?:turn\s*)?(\d+)\]?\s*[:：]?\s*)?(agent|customer|system|bot|客服|客户)\s*[:：]\s*", re.I)
+_TURN_PREFIX = re.compile(r"^\s*(?:\[(?:turn\s*)?(\d+)\]|turn\s*(\d+)\s*[:：])\s*", re.I)
 _QUOTE_CHARS = "\"'“”‘’«»「」『』„"
 
 
@@ -41,8 +52,56 @@ def whole_turn(conversation: Conversation, turn: int) -> Evidence:
     return Evidence(turn=turn, start=0, end=len(text), quote=text)
 
 
+def speaker_turns(conversation: Conversation, about: str) -> list[int]:
+    """Indices of the turns a criterion ``about`` that speaker may take evidence from (``any``: all turns)."""
+    return [i for i, t in enumerate(conversation.turns) if _said_by(t, about)]
+
+
+def _said_by(turn: Turn, about: str) -> bool:
+    return about == "any" or turn.speaker == about
+
+
+def named_turn(quote: str) -> int | None:
+    """The turn number a quote names in a prefix such as ``[3]``, ``turn 3:`` or ``[3] Agent:``; None otherwise."""
+    for pattern in (_SPEAKER_PREFIX, _TURN_PREFIX):
+        match = pattern.match(quote)
+        if match:
+            number = next((g for g in match.groups() if g and g.isdigit()), None)
+            if number is not None:
+                return int(number)
+    return None
+
+
+def _wordish(ch: str) -> bool:
+    return ch.isalnum() and not is_cjk(ch)
+
+
+def _find_word(haystack: str, needle: str) -> int:
+    """The first position of ``needle`` in ``haystack`` not inside a word; -1 if none. A quote of three characters
+    or more may also sit inside a word when no whole-word occurrence exists; a shorter one may not (``no`` is not
+    in ``know``)."""
+    pos = first = haystack.find(needle)
+    while pos >= 0:
+        end = pos + len(needle)
+        left_ok = pos == 0 or not (_wordish(needle[0]) and _wordish(haystack[pos - 1]))
+        right_ok = end == len(haystack) or not (_wordish(needle[-1]) and _wordish(haystack[end]))
+        if left_ok and right_ok:
+            return pos
+        pos = haystack.find(needle, pos + 1)
+    return first if len(needle) >= 3 else -1
+
+
+def _widen(text: str, start: int, end: int) -> tuple[int, int]:
+    """A fuzzy span grown to whole words (an alignment may start or stop inside one: "he replacement")."""
+    while start > 0 and _wordish(text[start - 1]) and _wordish(text[start]):
+        start -= 1
+    while end < len(text) and _wordish(text[end]) and _wordish(text[end - 1]):
+        end += 1
+    return start, end
+
+
 def _clean(quote: str) -> str:
-    quote = _SPEAKER_PREFIX.sub("", quote.strip())
+    quote = _TURN_PREFIX.sub("", _SPEAKER_PREFIX.sub("", quote.strip()))
     quote = quote.strip().strip(_QUOTE_CHARS).strip()
     return quote.removesuffix("...").removesuffix("…").removeprefix("...").removeprefix("…").strip()
 
@@ -81,15 +140,21 @@ def _span(conversation: Conversation, turn: int, start: int, end: int) -> Eviden
 
 
 def locate_quote(
-    conversation: Conversation, quote: str, *, turns: Sequence[int] | None = None
+    conversation: Conversation, quote: str, *, turns: Sequence[int] | None = None, about: str = "any"
 ) -> Evidence | None:
-    """Find ``quote`` in the conversation (optionally only in ``turns``); None when it is not there."""
+    """Find ``quote`` in the conversation's turns of speaker ``about`` (optionally only in ``turns``), the turn the
+    quote names first; None when it is not there, or only with a different meaning."""
     needle = _clean(quote)
     if not needle:
         return None
-    order = list(turns) if turns is not None else list(range(len(conversation.turns)))
+    allowed = set(speaker_turns(conversation, about))
+    order = [t for t in (turns if turns is not None else range(len(conversation.turns))) if t in allowed]
+    named = named_turn(quote)
+    if named in order:
+        order.remove(named)
+        order.insert(0, named)  # type: ignore[arg-type]
     for t in order:
-        pos = conversation.turns[t].text.find(needle)
+        pos = _find_word(conversation.turns[t].text, needle)
         if pos >= 0:
             return _span(conversation, t, pos, pos + len(needle))
     norm_needle, _ = _normalise(needle)
@@ -97,7 +162,7 @@ def locate_quote(
         return None
     normalised = {t: _normalise(conversation.turns[t].text) for t in order}
     for t, (norm_text, index) in normalised.items():
-        pos = norm_text.find(norm_needle)
+        pos = _find_word(norm_text, norm_needle)
         if pos >= 0:
             return _span(conversation, t, index[pos], index[pos + len(norm_needle) - 1] + 1)
     if len(norm_needle) < MIN_FUZZY_CHARS:
@@ -112,10 +177,14 @@ def locate_quote(
         # A match must cover most of the quote, not a short common fragment of a long one.
         if (found.dest_end - found.dest_start) < 0.8 * len(norm_needle) and len(norm_text) >= len(norm_needle):
             continue
+        start, end = _widen(conversation.turns[t].text, index[found.dest_start], index[found.dest_end - 1] + 1)
+        if not same_meaning(needle, conversation.turns[t].text[start:end]):
+            continue  # a negation, number or date differs: not this quote, whatever the ratio
         if best is None or found.score > best[0]:
-            best = (found.score, t, index[found.dest_start], index[found.dest_end - 1] + 1)
+            best = (found.score, t, start, end)
     if best is None:
-        return _longest_prefix(conversation, order, normalised, norm_needle)
+        prefix = _longest_prefix(conversation, order, normalised, norm_needle)
+        return prefix if prefix is not None and same_meaning(needle, prefix.quote) else None
     return _span(conversation, best[1], best[2], best[3])
 
 
@@ -134,12 +203,14 @@ def _longest_prefix(
     return None
 
 
-def locate_quotes(conversation: Conversation, quotes: Iterable[str]) -> tuple[list[Evidence], int]:
-    """Locate every quote; returns the distinct evidence found and the number of quotes dropped."""
+def locate_quotes(
+    conversation: Conversation, quotes: Iterable[str], *, about: str = "any"
+) -> tuple[list[Evidence], int]:
+    """Locate every quote in ``about``'s turns; returns the distinct evidence found and the number dropped."""
     found: list[Evidence] = []
     dropped = 0
     for quote in quotes:
-        evidence = locate_quote(conversation, quote)
+        evidence = locate_quote(conversation, quote, about=about)
         if evidence is None:
             dropped += 1
         elif evidence not in found:
@@ -147,11 +218,13 @@ def locate_quotes(conversation: Conversation, quotes: Iterable[str]) -> tuple[li
     return found, dropped
 
 
-def attach_evidence(conversation: Conversation, judgement: Judgement) -> Judgement:
-    """Return ``judgement`` with its proposed quotes located and any invalid evidence removed."""
-    kept = [e for e in judgement.evidence if is_valid(conversation, e)]
+def attach_evidence(conversation: Conversation, judgement: Judgement, *, about: str = "any") -> Judgement:
+    """Return ``judgement`` with its proposed quotes located in ``about``'s turns (the criterion's ``about``), and
+    evidence with wrong offsets or from another speaker's turn (e.g. a learned judge's turn) removed and counted."""
+    kept = [e for e in judgement.evidence if is_valid(conversation, e)
+            and _said_by(conversation.turns[e.turn], about)]
     invalid = len(judgement.evidence) - len(kept)
-    located, dropped = locate_quotes(conversation, judgement.proposed_quotes)
+    located, dropped = locate_quotes(conversation, judgement.proposed_quotes, about=about)
     for e in located:
         if e not in kept:
             kept.append(e)

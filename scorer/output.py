@@ -25,6 +25,8 @@ def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
         "score": card.score,
         "auto_failed": card.auto_failed,
         "auto_failed_by": card.auto_failed_by,
+        "provisional": card.provisional,
+        "pending_auto_fail": card.pending_auto_fail,
         "categories": {name: c.score for name, c in card.categories.items()},
         "pii_redacted": next((j.pii_redacted for j in card.judgements if j.pii_redacted), {}),
         "judgements": [
@@ -41,6 +43,7 @@ def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
                 "dropped_quotes": j.dropped_quotes,
                 "needs_review": j.needs_review,
                 "review_reasons": j.review_reasons,
+                "judge_id": j.judge_id,
                 "model_id": j.model_id,
                 "prompt_version": j.prompt_version,
             }

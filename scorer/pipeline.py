@@ -1,4 +1,7 @@
-"""Score one conversation or a batch: judge → check answers → locate evidence → route → score card → store.
+"""Score one conversation or a batch: rules + judge → check answers → locate evidence → route → score card → store.
+
+Criteria with a ``check:`` block are answered by the rule engine (``scorer.rules``) whatever the judge is; the judge
+is asked only the others, in the same single pass.
 
 A conversation already scored with the same transcript, rubric version and judge is read back from the store and
 costs no model call. A failure in one conversation never stops the batch: it becomes unscored judgements (judge
@@ -18,6 +21,7 @@ from scorer.evidence import attach_evidence
 from scorer.io import BadRecord
 from scorer.judges import Judge
 from scorer.routing import RoutingPolicy, route
+from scorer.rules.engine import answer_rules
 from scorer.scoring import score_card
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric, ScoreCard
@@ -82,7 +86,7 @@ def score_conversation(
                                                           rubric_version=rubric.version), strict=True))
     judgements = [fresh.get(c.id) or next(j for j in cached.judgements if j.criterion_id == c.id)  # type: ignore[union-attr]
                   for c in rubric.criteria]
-    card = score_card(conversation.id, rubric, judge.id, judgements)
+    card = score_card(conversation.id, rubric, judge.id, judgements, auto_fail_threshold=policy.threshold_for)
     if store is not None:
         if cached is None:
             store.save_score_card(conversation, rubric, card)
@@ -95,27 +99,31 @@ def judge_step(
     conversation: Conversation, criteria: Sequence[Criterion], judge: Judge, *,
     policy: RoutingPolicy | None = None, rubric_version: str = "", guard: bool = True,
 ) -> list[Judgement]:
-    """The one scoring step: ask the judge, check its answers, locate evidence and (with a policy) route.
+    """The one scoring step: answer rule criteria, ask the judge the rest, check its answers, locate evidence and
+    (with a policy) route.
 
-    Returns one judgement per criterion, in order. With ``guard`` (the default) a judge that raises is turned
-    into unscored judgements with the reason — nothing is guessed; ``guard=False`` lets the error through, for
-    callers that stop a run and report what was measured (the rubric lab).
+    Criteria with a ``check:`` block are answered by the rule engine and never reach the judge; the judge answers
+    the others in one call; results come back one per criterion, in order. With ``guard`` (the default) a judge
+    that raises is turned into unscored judgements with the reason — nothing is guessed; ``guard=False`` lets the
+    error through, for callers that stop a run and report what was measured (the rubric lab).
     """
     ask, not_applicable = split_applicable(conversation, criteria)  # applies_if: na without a judge
+    rules = answer_rules(conversation, ask)  # check: criteria are answered by rules, never by the judge
+    asked = [c for c in ask if c.check is None]
     try:
-        raw = judge.judge(conversation, ask) if ask else []
+        raw = judge.judge(conversation, asked) if asked else []
     except Exception as exc:  # a judge must not raise; if it does, nothing is guessed
         if not guard:
             raise
         log.exception("judge %s failed on %s", judge.id, conversation.id)
-        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in ask]
-    raw = [*raw, *not_applicable.values()]
+        raw = [Judgement.unscored(c.id, f"judge error: {exc}", judge_id=judge.id) for c in asked]
+    raw = [*rules, *raw, *not_applicable.values()]
     out = []
     for criterion, judgement in zip(criteria, check_judgements(criteria, raw, judge.id), strict=True):
         if criterion.id in not_applicable:  # decided by a rule on the conversation's fields: nothing to review
             out.append(judgement)
             continue
-        located = attach_evidence(conversation, judgement)
+        located = attach_evidence(conversation, judgement, about=criterion.about)
         if policy is not None:
             located = route(located, criterion, policy, conversation_id=conversation.id,
                             rubric_version=rubric_version)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from scorer import limits
 from scorer._errors import RubricError
 from scorer.programme import AlertRules, Eligibility
+from scorer.rules.check import language_key, parse_check
 from scorer.settings import Settings
 from scorer.types import Criterion, Rubric, Scale, lone_surrogate
 
@@ -274,10 +275,17 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
         if (applies_when or applies_if is not None) and not scale.allow_na:
             scale = scale.model_copy(update={"allow_na": True})
         known = {"id", "question", "category", "scale", "applies_when", "applies_if", "weight", "auto_fail",
-                 "guidance"}
+                 "guidance", "check", "about"}
         extra = set(raw) - known
         if extra:
             raise RubricError(f"{where}: unknown field(s) {sorted(map(str, extra))}; known: {sorted(known)}")
+        check = parse_check(raw["check"], where=where) if raw.get("check") is not None else None
+        if check is not None and scale.levels != ["no", "yes"]:
+            raise RubricError(f"{where}: a criterion with a 'check' needs scale yes_no or yes_no_na (a rule answers "
+                              "yes or no)")
+        about = str(raw.get("about") or "agent").strip().lower()
+        if about not in ("agent", "customer", "any"):
+            raise RubricError(f"{where}: about must be agent, customer or any, not {raw.get('about')!r}")
         try:
             criteria.append(
                 Criterion(
@@ -290,6 +298,8 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
                     auto_fail=_flag(raw, "auto_fail", where),
                     guidance=_text(raw, "guidance", where) or None,
                     applies_if=applies_if,
+                    check=check,
+                    about=about,  # type: ignore[arg-type]
                 )
             )
         except ValidationError as exc:
@@ -301,7 +311,19 @@ def parse_rubric(text: str, *, source: str = "<rubric>", settings: Settings | No
         description=_text(data, "description", source),
         criteria=criteria,
         **programme_fields(data, source=source, eligibility=eligibility),
+        languages=_languages(data.get("languages"), source),
     )
+
+
+def _languages(value: Any, source: str) -> list[str]:
+    """The optional top-level ``languages:`` list (the conversation languages the rubric is used for)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RubricError(f"{source}: 'languages' must be a list of language tags such as [en, zh, ro, bg]")
+    return [language_key(v) or v for v in value]
 
 
 def default_eligibility(settings: Settings | None = None) -> Eligibility | None:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scorer.programme import AlertRules, Condition, Eligibility, normalise_condition
+from scorer.rules.check import Check
 
 __all__ = [
     "NA",
@@ -183,11 +184,25 @@ class Criterion(BaseModel):
     @classmethod
     def _applies_if(cls, value: object) -> object:
         return None if value is None else normalise_condition(value, where="applies_if")
+    check: Check | None = Field(default=None, description="A deterministic rule; the rule engine answers it.")
+    about: Literal["agent", "customer", "any"] = Field(
+        default="agent", description="Whose behaviour the criterion judges; evidence comes only from their turns.")
 
     @property
     def answers(self) -> list[str]:
         """The answers a judge may give for this criterion."""
         return self.scale.answers
+
+
+def _hashed(criterion: Criterion) -> dict[str, object]:
+    """The criterion as hashed into the rubric version; fields at their defaults are left out where adding them
+    would otherwise change every existing rubric's version (``check``, ``about``)."""
+    data = criterion.model_dump(mode="json")
+    if data.get("check") is None:
+        data.pop("check", None)
+    if data.get("about") == "agent":
+        data.pop("about", None)
+    return data
 
 
 class Rubric(BaseModel):
@@ -197,13 +212,14 @@ class Rubric(BaseModel):
     name: str = ""
     description: str | None = None
     criteria: list[Criterion] = Field(min_length=1)
+    languages: list[str] = Field(default_factory=list, description="Conversation languages the rubric is used for.")
     version: str = Field(default="", description="Content hash of the criteria; computed, never typed in.")
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Which conversations are scored.")
     alerts: AlertRules | None = Field(default=None, description="This rubric's alert webhook and thresholds.")
 
     @model_validator(mode="after")
     def _compute_version(self) -> Rubric:
-        normalised = [_without_unset(c.model_dump(mode="json"), ("applies_if",)) for c in self.criteria]
+        normalised = [_without_unset(_hashed(c), ("applies_if",)) for c in self.criteria]
         content: dict[str, object] = {"id": self.id, "criteria": normalised}
         if self.eligibility != Eligibility():  # the default leaves versions of existing rubrics unchanged
             content["eligibility"] = self.eligibility.model_dump(mode="json")
@@ -242,7 +258,7 @@ class Judgement(BaseModel):
     answer: str | None = Field(default=None, description="One of the criterion's answers; None when unscored.")
     reason: str | None = Field(default=None, description="Why the judgement is unscored.")
     confidence: float | None = Field(default=None, ge=0, le=1, description="Probability the answer is right.")
-    confidence_kind: Literal["logprob", "sampling", "verbal", "classifier", "calibrated", "none"] = "none"
+    confidence_kind: Literal["logprob", "sampling", "verbal", "classifier", "calibrated", "rule", "none"] = "none"
     probabilities: dict[str, float] = Field(default_factory=dict, description="Per-answer probabilities.")
     rationale: str = ""
     evidence: list[Evidence] = Field(default_factory=list, description="Verified, located quotes only.")

@@ -36,6 +36,7 @@ class StubServer:
     base_url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    scripted: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _reply_items(prompt: str, model: str, count: int) -> list[dict[str, Any]]:
@@ -87,11 +88,12 @@ def make_app(state: StubServer) -> FastAPI:
         if model == "always-429" or (model == "ratelimit-then-ok" and count <= 2):
             return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429)
         prompt = "\n".join(m["content"] for m in body["messages"])
-        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(
-            {"judgements": _reply_items(prompt, model, count)}, ensure_ascii=False)
+        items = ([{"id": qid, **state.scripted[qid]} for qid in _QUESTION.findall(prompt) if qid in state.scripted]
+                 if model == "scripted" else _reply_items(prompt, model, count))
+        text = "Sure! Here you go: {" if model == "garbage" else json.dumps({"judgements": items}, ensure_ascii=False)
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
                                   "message": {"role": "assistant", "content": text}}
-        if body.get("logprobs") and model not in ("nologprobs", "vary"):
+        if body.get("logprobs") and model not in ("nologprobs", "vary", "scripted"):
             choice["logprobs"] = _logprobs(text)
         return JSONResponse({"id": f"stub-{count}", "object": "chat.completion", "created": int(time.time()),
                              "model": model, "choices": [choice],

@@ -57,6 +57,10 @@ class ScorecardOut(BaseModel):
                                         "auto_reply, tag:<tag>, field:<name>.")
     auto_failed: bool
     auto_failed_by: list[str]
+    provisional: bool = Field(default=False, description="An auto-fail criterion failed with an answer not sure "
+                                                         "enough to zero the score; it awaits a reviewer.")
+    pending_auto_fail: list[str] = Field(default_factory=list, description="The auto-fail criteria awaiting review; "
+                                         "a reviewer's confirmation applies them (score 0).")
     categories: dict[str, CategoryScore]
     stale: bool = Field(description="True when the conversation was changed after this card was made (a new card "
                                     "is on its way).")

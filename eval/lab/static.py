@@ -32,24 +32,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from eval.lab import _lexicon as lex
+from eval.lab._finding import Finding
 from eval.lab._text import find_terms, head_of, language_of, lower_first, strip_quotes
+from eval.lab.rule_checks import rule_findings
 from scorer.types import Criterion, Rubric
 
 __all__ = ["SEVERE_RULES", "CriterionCheck", "Finding", "Verdict", "check_criterion", "check_rubric"]
 
 Verdict = Literal["measurable", "ambiguous", "not_measurable"]
-SEVERE_RULES = ("trait", "holistic", "feeling", "hypothetical")
+SEVERE_RULES = ("trait", "holistic", "feeling", "hypothetical", "check")
 """Rules whose finding makes a criterion ``not_measurable``; every other rule makes it ``ambiguous``."""
 _ORDER = (*SEVERE_RULES, "double", "not_a_question", "no_actor", "vague", "frequency", "needs_na", "scale_mismatch",
-          "levels_undescribed")
-
-
-class Finding(BaseModel):
-    """One problem with a wording: which rule, why it hurts measurement, and a concrete rewrite."""
-
-    rule: str = Field(description="The rule that fired, e.g. 'trait' or 'double'.")
-    reason: str = Field(description="Why a reviewer or a judge cannot answer it consistently.")
-    suggestion: str = Field(description="A concrete rewrite or the YAML to add.")
+          "levels_undescribed", "check_languages")
 
 
 class CriterionCheck(BaseModel):
@@ -252,9 +246,10 @@ def _findings(c: Criterion) -> list[Finding]:
     return sorted(out, key=lambda f: _ORDER.index(f.rule))
 
 
-def check_criterion(criterion: Criterion) -> CriterionCheck:
-    """Run every rule on one criterion and give a verdict with the reasons and the suggested rewrite."""
-    findings = _findings(criterion)
+def check_criterion(criterion: Criterion, languages: list[str] | None = None) -> CriterionCheck:
+    """Run every rule on one criterion and give a verdict with the reasons and the suggested rewrite; ``languages``
+    are the conversation languages the rubric declares (for its ``check:`` phrase lists)."""
+    findings = _findings(criterion) + rule_findings(criterion, languages or [])
     rules = {f.rule for f in findings}
     verdict: Verdict = "not_measurable" if rules & set(SEVERE_RULES) else "ambiguous" if findings else "measurable"
     suggestions = list(dict.fromkeys(f.suggestion for f in findings))
@@ -265,4 +260,4 @@ def check_criterion(criterion: Criterion) -> CriterionCheck:
 
 def check_rubric(rubric: Rubric) -> list[CriterionCheck]:
     """The static check of every criterion, in the rubric's order."""
-    return [check_criterion(c) for c in rubric.criteria]
+    return [check_criterion(c, rubric.languages) for c in rubric.criteria]

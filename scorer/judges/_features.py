@@ -20,21 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.evidence import speaker_turns
 from scorer.judges._embeddings import DEFAULT_EMBEDDING, Embedder, get_embedder
 from scorer.types import Conversation
 
-__all__ = ["MAX_TURN_CHARS", "Featuriser", "speaker_turns"]
+__all__ = ["MAX_TURN_CHARS", "Featuriser"]
 
 MAX_TURN_CHARS = 1000  # ~250 tokens: a window that keeps what a turn says and bounds the cost of pasted logs
-AGENT_SPEAKERS = ("agent", "bot")
-
-
-def speaker_turns(conversation: Conversation, about: str) -> list[int]:
-    """Indices of the turns of ``about`` (``agent`` includes bots, ``customer``, or ``any``)."""
-    if about == "any":
-        return list(range(len(conversation.turns)))
-    wanted = AGENT_SPEAKERS if about == "agent" else (about,)
-    return [i for i, t in enumerate(conversation.turns) if t.speaker in wanted]
 
 
 def _text(speaker: str, text: str) -> str:

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["answer_logprobs", "parse_reply"]
+__all__ = ["answer_logprobs", "parse_reply", "quote_texts"]
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.M)
 _ANSWER_KEY = re.compile(r'"answer"\s*:\s*"')
@@ -88,3 +88,17 @@ def answer_logprobs(content: list[Any] | None, allowed: list[list[str]]) -> list
         total = sum(mass.values())
         results.append({a: mass.get(a, 0.0) / total for a in answers} if total > 0 else None)
     return results
+
+
+def quote_texts(quotes: Any) -> list[str]:
+    """The reply's quotes as strings; a quote given as ``{"turn": 3, "text": "…"}`` becomes ``"[3] …"`` so the
+    evidence locator tries the turn the model named first."""
+    out = []
+    for quote in quotes if isinstance(quotes, list) else []:
+        if isinstance(quote, dict):
+            text = str(quote.get("text") or quote.get("quote") or "")
+            turn = quote.get("turn")
+            quote = f"[{turn}] {text}" if isinstance(turn, int) and text.strip() else text
+        if str(quote).strip():
+            out.append(str(quote))
+    return out

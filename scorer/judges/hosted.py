@@ -19,7 +19,7 @@ from typing import Any
 
 from prompts import load_prompt, render_transcript, unescape
 from scorer.judges._base import Judge, JudgeOptions, unscored_all
-from scorer.judges._hosted_parse import answer_logprobs, parse_reply
+from scorer.judges._hosted_parse import answer_logprobs, parse_reply, quote_texts
 from scorer.redact import Redactor, restore_judgement
 from scorer.settings import use_offline_hubs
 from scorer.types import Conversation, Criterion, Judgement
@@ -147,7 +147,7 @@ class HostedJudge(Judge):
             stated = first.get("confidence")
             confidence = float(stated) if isinstance(stated, int | float) and 0 <= stated <= 1 else None
             probabilities, kind = ({answer: confidence} if confidence is not None else {}), "verbal"
-        quotes = [unescape(str(q)) for q in first.get("quotes") or [] if str(q).strip()]
+        quotes = [unescape(q) for q in quote_texts(first.get("quotes"))]
         return Judgement(
             criterion_id=criterion.id, answer=answer, confidence=probabilities.get(answer),
             confidence_kind=kind if probabilities else "none", probabilities=probabilities,  # type: ignore[arg-type]

@@ -28,10 +28,10 @@ from typing import Any, Literal
 import numpy as np
 
 from scorer._errors import JudgeError
-from scorer.evidence import whole_turn
+from scorer.evidence import speaker_turns, whole_turn
 from scorer.judges._base import Judge, JudgeOptions
 from scorer.judges._embeddings import fingerprint_of
-from scorer.judges._features import Featuriser, speaker_turns
+from scorer.judges._features import Featuriser
 from scorer.types import Conversation, Criterion, Judgement
 
 __all__ = ["FORMAT", "MIN_PER_CLASS", "CriterionModel", "LearnedJudge", "LearnedModel", "create",
@@ -44,7 +44,10 @@ _CUSTOMER_SUBJECT = re.compile(
 
 
 def criterion_speaker(criterion: Criterion) -> str:
-    """Whose turns a criterion is about (``agent`` or ``customer``), read from the question's subject."""
+    """Whose turns a criterion is about: its ``about`` where the rubric says so, else read from the question's
+    subject (a rubric written before ``about`` existed: "Did the customer …?" is about the customer)."""
+    if "about" in criterion.model_fields_set:
+        return criterion.about
     return "customer" if _CUSTOMER_SUBJECT.match(criterion.question) else "agent"
 
 
@@ -147,9 +150,11 @@ class LearnedJudge(Judge):
         coef = m.classifier.coef_
         weights = coef[classes.index(answer)] if coef.shape[0] > 1 else (coef[0] if answer == classes[1] else -coef[0])
         dim = featuriser.dim
-        candidates = speaker_turns(conversation, m.about) or list(range(len(conversation.turns)))
+        candidates = speaker_turns(conversation, m.about)  # evidence only from the speaker the criterion is about
         block = weights[dim : 2 * dim] if m.about == "customer" else weights[:dim]
-        return probabilities, [max(candidates, key=lambda i: float(turns[i] @ block))]
+        if m.about == "any":
+            block = weights[:dim] + weights[dim : 2 * dim]
+        return probabilities, [max(candidates, key=lambda i: float(turns[i] @ block))] if candidates else []
 
     def _turn_level(self, m: CriterionModel, criterion: Criterion, conversation: Conversation,
                     turns: np.ndarray) -> tuple[dict[str, float], list[int]]:

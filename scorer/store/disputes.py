@@ -168,21 +168,27 @@ def resolve_disputes(store: Store, rubric: Rubric) -> list[Dispute]:
             decision = decided[-1]
             judgement_row = s.get_one(JudgementRow, dispute.judgement_id)
             card_row = judgement_row.score_card
-            judgements = []
+            judgements, reviewed = [], set()
             for j in card_row.judgements:
                 stored = Judgement.model_validate(j.payload)
                 answer = current_answers(list(s.scalars(select(ReviewEventRow).where(
                     ReviewEventRow.judgement_id == j.id).order_by(ReviewEventRow.id))))
                 judgements.append(stored if answer is None else stored.model_copy(
                     update={"status": "scored", "answer": answer, "reason": None}))
-            recomputed = score_card(dispute.conversation_id, rubric, card_row.judge, judgements)
+                if answer is not None:
+                    reviewed.add(j.criterion_id)
+            # a reviewer's answer is sure; the AI's auto-fails stay as they were (applied or pending)
+            pending = set(card_row.payload.get("pending_auto_fail") or [])
+            recomputed = score_card(dispute.conversation_id, rubric, card_row.judge, judgements, reviewed=reviewed,
+                                    auto_fail_threshold=lambda cid, p=pending: 2.0 if cid in p else 0.0)  # type: ignore[misc]
             now = datetime.now(UTC)
             history = [*card_row.payload.get("score_history", []),
                        {"score": card_row.score, "replaced_at": now.isoformat(), "dispute_id": dispute.id}]
             card_row.score = recomputed.score
-            card_row.auto_failed = recomputed.auto_failed
+            card_row.auto_failed, card_row.provisional = recomputed.auto_failed, recomputed.provisional
             card_row.payload = {**card_row.payload, "score": recomputed.score, "auto_failed": recomputed.auto_failed,
-                                "auto_failed_by": recomputed.auto_failed_by, "score_history": history}
+                                "auto_failed_by": recomputed.auto_failed_by, "provisional": recomputed.provisional,
+                                "pending_auto_fail": recomputed.pending_auto_fail, "score_history": history}
             dispute.status = "overturned" if decision.answer != dispute.disputed_answer else "upheld"
             dispute.decided_answer, dispute.reviewer = decision.answer, decision.reviewer
             dispute.reviewer_comment, dispute.score_after = decision.comment, recomputed.score
