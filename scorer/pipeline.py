@@ -20,6 +20,7 @@ from scorer.routing import RoutingPolicy, route
 from scorer.scoring import score_card
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric, ScoreCard
+from scorer.usage import Budget, Usage, recording, total
 
 __all__ = ["BatchItem", "BatchSummary", "check_judgements", "judge_step", "score_batch", "score_conversation"]
 
@@ -77,11 +78,14 @@ def score_conversation(
     retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"} if cached else None
     criteria = [c for c in rubric.criteria if retry is None or c.id in retry]
     policy = policy or RoutingPolicy()
-    fresh = dict(zip([c.id for c in criteria], judge_step(conversation, criteria, judge, policy=policy,
-                                                          rubric_version=rubric.version), strict=True))
+    with recording() as usage:
+        fresh = dict(zip([c.id for c in criteria], judge_step(conversation, criteria, judge, policy=policy,
+                                                              rubric_version=rubric.version), strict=True))
     judgements = [fresh.get(c.id) or next(j for j in cached.judgements if j.criterion_id == c.id)  # type: ignore[union-attr]
                   for c in rubric.criteria]
     card = score_card(conversation.id, rubric, judge.id, judgements)
+    if usage.spent or (cached is not None and cached.usage is not None):
+        card.usage = total([cached.usage if cached else None, usage])
     if store is not None:
         if cached is None:
             store.save_score_card(conversation, rubric, card)
@@ -143,6 +147,9 @@ class BatchSummary:
     unscored_judgements: int = 0
     needs_review: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    stopped: str | None = None
+    not_started: int = 0
 
     @property
     def ok(self) -> bool:
@@ -158,6 +165,8 @@ class BatchSummary:
             return
         self.cached += item.cached
         self.scored += not item.cached
+        if not item.cached and item.card.usage is not None:
+            self.usage.add(item.card.usage)
         self.unscored_judgements += sum(j.status == "unscored" for j in item.card.judgements)
         self.needs_review += sum(j.needs_review for j in item.card.judgements)
 
@@ -171,9 +180,16 @@ def score_batch(
     policy: RoutingPolicy | None = None,
     on_item: Callable[[BatchItem], None] | None = None,
     include_excluded: bool = False,
+    budget: Budget | None = None,
 ) -> Iterator[BatchItem]:
-    """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure."""
+    """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure.
+
+    With a ``budget``, each freshly scored card is charged to it and nothing more is started once it is used up
+    (``budget.stopped`` says why); the records not started are not yielded.
+    """
     for record in records:
+        if budget is not None and budget.stopped:
+            return
         if isinstance(record, BadRecord):
             item = BatchItem(record.location, record.conversation_id, error=record.reason)
         else:
@@ -181,6 +197,8 @@ def score_batch(
                 card, cached = score_conversation(record, rubric, judge, store=store, policy=policy,
                                                   include_excluded=include_excluded)
                 item = BatchItem(record.id, record.id, card=card, cached=cached)
+                if budget is not None and not cached:
+                    budget.charge(card.usage)
             except Exception as exc:  # storage trouble etc.: report it, go on with the next one
                 log.exception("could not score %s", record.id)
                 item = BatchItem(record.id, record.id, error=f"{type(exc).__name__}: {exc}")

@@ -239,7 +239,8 @@ def scorecard(
         conversation_id=card.conversation_id, rubric_id=card.rubric_id, rubric_version=card.rubric_version,
         judge=card.judge, score=card.score, status=card.status, excluded_reason=card.excluded_reason,
         auto_failed=card.auto_failed, auto_failed_by=card.auto_failed_by,
-        categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements)
+        categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements,
+        usage=card.usage)
 
 
 def _current(ai_answer: str | None, history: list[Review]) -> str | None:

@@ -1,0 +1,180 @@
+"""Hosted calls at scale: request shaping for small served models, token/cost accounting, budget, adaptive
+concurrency — against the project's real OpenAI-compatible HTTP stub."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from scorer.judges import JudgeOptions
+from scorer.judges._concurrency import AdaptiveLimit, limiter_stats
+from scorer.judges._hosted_parse import parse_reply
+from scorer.judges.hosted import HostedJudge
+from scorer.pipeline import BatchSummary, score_batch, score_conversation
+from scorer.rubric import parse_rubric
+from scorer.store import Store
+from scorer.types import Conversation
+from scorer.usage import Budget, Usage, record, recording
+from tests.openai_stub_server import _CACHED, StubServer
+
+RUBRIC = parse_rubric("""
+id: usage
+criteria:
+  - {id: greet, question: "Did the agent greet the customer?"}
+  - {id: solve, question: "Did the agent offer a solution?", scale: yes_no_na}
+""")
+
+
+def _conv(n: int) -> Conversation:
+    return Conversation(id=f"u{n}", turns=[
+        {"speaker": "customer", "text": f"My card number {n} is blocked"},
+        {"speaker": "agent", "text": "Hello, I'm Ana from the bank. I have unblocked your card just now."}])
+
+
+def _judge(stub: StubServer, model: str, **options: object) -> HostedJudge:
+    opts = JudgeOptions(**{"api_base": stub.base_url, "timeout": 5.0, "max_retries": 2, **options})  # type: ignore[arg-type]
+    return HostedJudge(f"openai/{model}", opts, backoff=0.01)
+
+
+def test_request_is_schema_constrained_capped_and_sized_by_questions(openai_stub: StubServer) -> None:
+    judge = _judge(openai_stub, "good", reasoning_tokens=40, timeout=2.0)
+    assert judge.request_shape(RUBRIC.criteria)["timeout"] == 2.0 + 2 * 5.0  # sized by the number of questions
+    card, _ = score_conversation(_conv(1), RUBRIC, judge)
+    body = openai_stub.requests[-1]
+    schema = body["response_format"]["json_schema"]["schema"]
+    items = schema["properties"]["judgements"]["properties"]
+    assert list(items) == ["greet", "solve"]
+    assert items["solve"]["properties"]["answer"]["enum"] == ["no", "yes", "na"]
+    assert items["greet"]["properties"]["reasoning"]["maxLength"] == 160
+    assert body["max_tokens"] == 24 + 2 * (40 + 30 + 60)
+    assert [j.answer for j in card.judgements] == ["yes", "yes"]  # the keyed reply form parses
+    assert card.judgements[0].confidence_kind == "logprob" and card.judgements[0].evidence
+
+
+def test_llama_cpp_python_dialect_and_no_response_format(openai_stub: StubServer) -> None:
+    _judge(openai_stub, "good", response_format="json_object_schema").judge(_conv(2), RUBRIC.criteria)
+    fmt = openai_stub.requests[-1]["response_format"]
+    assert fmt["type"] == "json_object" and "judgements" in fmt["schema"]["properties"]
+    _judge(openai_stub, "good", response_format="none").judge(_conv(2), RUBRIC.criteria)
+    assert "response_format" not in openai_stub.requests[-1]
+
+
+def test_short_answer_mode_reads_the_answer_from_logprobs(openai_stub: StubServer) -> None:
+    judge = _judge(openai_stub, "good", short_answers=True)
+    greet, solve = judge.judge(_conv(3), RUBRIC.criteria)
+    assert solve.status == "scored"
+    body = openai_stub.requests[-1]
+    item = body["response_format"]["json_schema"]["schema"]["properties"]["judgements"]["properties"]["greet"]
+    assert list(item["properties"]) == ["answer"]
+    assert body["max_tokens"] == 24 + 2 * 16
+    assert "think first" not in body["messages"][1]["content"]
+    assert greet.answer == "yes" and greet.confidence_kind == "logprob" and 0.5 < (greet.confidence or 0) < 1
+    assert greet.rationale.startswith("short-answer mode") and not greet.proposed_quotes
+
+
+def test_repeating_parts_come_first_and_the_transcript_last(openai_stub: StubServer) -> None:
+    judge = _judge(openai_stub, "good")
+    a, b = (judge.messages(_conv(n), RUBRIC.criteria) for n in (10, 11))
+    assert a[0] == b[0]
+    user_a, user_b = a[1]["content"], b[1]["content"]
+    assert user_a.index("</questions>") < user_a.index("<transcript")
+    assert user_a.rstrip().endswith("</transcript>")
+    shared = user_a[: user_a.index("<transcript")]
+    assert user_b.startswith(shared) and "number 10" not in shared
+
+
+def test_tokens_cached_tokens_and_cost_per_card_and_batch(openai_stub: StubServer, tmp_path: object) -> None:
+    import litellm
+
+    judge = _judge(openai_stub, "gpt-4o-mini")
+    store = Store(f"sqlite:///{tmp_path}/u.db")
+    summary = BatchSummary()
+    for item in score_batch([_conv(20), _conv(21)], RUBRIC, judge, store=store):
+        summary.add(item)
+    cards = [store.find_score_card(_conv(n), RUBRIC, judge.id) for n in (20, 21)]
+    prices = litellm.model_cost["gpt-4o-mini"]
+    for card in cards:
+        assert card is not None and card.usage is not None  # stored and read back
+        u = card.usage
+        assert u.calls == 1 and u.prompt_tokens > 100 and u.completion_tokens > 10
+        expected = ((u.prompt_tokens - u.cached_tokens) * prices["input_cost_per_token"]
+                    + u.cached_tokens * prices["cache_read_input_token_cost"]
+                    + u.completion_tokens * prices["output_cost_per_token"])
+        assert u.cost_usd == pytest.approx(expected) and u.priced_as
+    assert {c.usage.cached_tokens for c in cards if c and c.usage} == {0, _CACHED}
+    assert summary.usage.calls == 2
+    assert summary.usage.cost_usd == pytest.approx(sum(c.usage.cost_usd for c in cards if c and c.usage))
+    again = list(score_batch([_conv(20)], RUBRIC, judge, store=store))  # read back: no call, nothing spent
+    assert again[0].cached and openai_stub.counts["gpt-4o-mini"] == 2
+    store.close()
+
+
+def test_unknown_price_is_none_and_price_as_prices_it(openai_stub: StubServer) -> None:
+    with recording() as usage:
+        _judge(openai_stub, "good").judge(_conv(30), RUBRIC.criteria)
+    assert usage.calls == 1 and usage.prompt_tokens > 0 and usage.cost_usd is None
+    with recording() as priced:
+        _judge(openai_stub, "good", price_as="gpt-4o-mini").judge(_conv(30), RUBRIC.criteria)
+    assert priced.cost_usd is not None and priced.cost_usd > 0 and priced.priced_as == "gpt-4o-mini"
+
+
+def test_budget_stops_dispatching_and_says_why(openai_stub: StubServer) -> None:
+    budget = Budget(1e-9)
+    items = list(score_batch([_conv(n) for n in range(40, 45)], RUBRIC, _judge(openai_stub, "gpt-4o-mini"),
+                             budget=budget))
+    assert len(items) == 1 and budget.stopped and "budget" in budget.stopped
+    unknown = Budget(100.0)
+    items = list(score_batch([_conv(n) for n in range(46, 49)], RUBRIC, _judge(openai_stub, "good"),
+                             budget=unknown))
+    assert len(items) == 1 and unknown.stopped and "price is unknown" in unknown.stopped
+
+
+def test_recording_is_per_thread_and_nests() -> None:
+    seen: dict[str, int] = {}
+
+    def work(name: str, calls: int) -> None:
+        with recording() as usage:
+            for _ in range(calls):
+                record(Usage(calls=1, prompt_tokens=10))
+        seen[name] = usage.calls
+
+    threads = [threading.Thread(target=work, args=(f"t{n}", n)) for n in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"t1": 1, "t2": 2, "t3": 3, "t4": 4}
+    with recording() as outer:
+        with recording() as inner:
+            record(Usage(calls=1, cost_usd=0.5))
+        record(Usage(calls=1, cost_usd=None))
+    assert inner.cost_usd == 0.5 and outer.calls == 2 and outer.cost_usd is None
+
+
+def test_adaptive_limit_halves_on_throttling_and_grows_back() -> None:
+    limit = AdaptiveLimit(8)
+    limit.throttled_by_server()
+    limit.throttled_by_server()
+    assert limit.limit == 2 and limit.stats()["throttled"] == 2
+    for _ in range(2):
+        limit.succeeded()
+    assert limit.limit == 3
+    for _ in range(100):
+        limit.succeeded()
+    assert limit.limit == 8  # bounded
+    for _ in range(10):
+        limit.throttled_by_server()
+    assert limit.limit == 1 and limit.stats()["lowest"] == 1
+
+
+def test_rate_limits_shrink_the_shared_limiter(openai_stub: StubServer) -> None:
+    judge = _judge(openai_stub, "ratelimit-then-ok", max_concurrency=4)
+    judge.judge(_conv(50), RUBRIC.criteria)
+    stats = limiter_stats()[f"openai/ratelimit-then-ok@{openai_stub.base_url}"]
+    assert stats["throttled"] == 2 and stats["lowest"] == 1 and stats["maximum"] == 4
+
+
+def test_parse_reply_accepts_both_forms() -> None:
+    assert parse_reply('{"judgements": {"a": {"answer": "yes"}}}') == [{"id": "a", "answer": "yes"}]
+    assert parse_reply('{"judgements": [{"id": "a", "answer": "no"}]}') == [{"id": "a", "answer": "no"}]
