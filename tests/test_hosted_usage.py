@@ -4,6 +4,7 @@ concurrency — against the project's real OpenAI-compatible HTTP stub."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,37 @@ def test_rate_limits_shrink_the_shared_limiter(openai_stub: StubServer) -> None:
 def test_parse_reply_accepts_both_forms() -> None:
     assert parse_reply('{"judgements": {"a": {"answer": "yes"}}}') == [{"id": "a", "answer": "yes"}]
     assert parse_reply('{"judgements": [{"id": "a", "answer": "no"}]}') == [{"id": "a", "answer": "no"}]
+
+
+def test_job_sums_usage_shows_concurrency_and_keeps_its_budget(openai_stub: StubServer, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.jobs.runner import work_on
+    from api.jobs.runtime import JobRuntime
+    from scorer.store.jobs import create_job, get_job
+    from tests._api_fixtures import make_settings
+
+    monkeypatch.setenv("OPENAI_API_BASE", openai_stub.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "not-needed")
+    settings = make_settings(tmp_path)
+    runtime = JobRuntime(settings)
+    store = runtime.store.get()
+    store.save_rubric(RUBRIC)
+    convs = [_conv(n) for n in range(60, 66)]
+    for conv in convs:
+        store.save_conversation(conv)
+    ids = {}
+    for name, budget, part in (("open", None, convs[:2]), ("capped", 1e-9, convs[2:])):
+        with store.session() as s:
+            ids[name], _ = create_job(s, kind="rescore", rubric_id=RUBRIC.id, rubric_version=RUBRIC.version,
+                                      judge="litellm/openai/gpt-4o-mini", conversation_ids=[c.id for c in part],
+                                      chunk_size=10, max_cost_usd=budget)
+    while work_on(runtime, "w-test") is not None:
+        pass
+    open_job, capped = get_job(store, ids["open"]), get_job(store, ids["capped"])
+    assert open_job is not None and capped is not None
+    assert open_job.done == 2 and open_job.usage is not None and open_job.usage["calls"] == 2
+    assert open_job.usage["cost_usd"] > 0 and open_job.usage["prompt_tokens"] > 100
+    assert any("gpt-4o-mini" in key for stats in open_job.concurrency.values() for key in stats)
+    assert capped.done == 1 and capped.failed == 3 and capped.usage and capped.usage["calls"] == 1
+    assert all("budget" in e for e in capped.errors) and len(capped.errors) == 3
+    runtime.close()
