@@ -213,3 +213,17 @@ def test_job_sums_usage_shows_concurrency_and_keeps_its_budget(openai_stub: Stub
     assert capped.done == 1 and capped.failed == 3 and capped.usage and capped.usage["calls"] == 1
     assert all("budget" in e for e in capped.errors) and len(capped.errors) == 3
     runtime.close()
+
+
+def test_peers_bench_proxy_bridges_json_schema_and_meters(openai_stub: StubServer) -> None:
+    from bench.peers.proxy import Proxy
+
+    with Proxy(openai_stub.base_url.removesuffix("/v1"), max_tokens=99) as proxy:
+        proxy.meter.label = "rubricate"
+        judge = HostedJudge("openai/good", JudgeOptions(api_base=proxy.url, max_retries=0))
+        greet, _ = judge.judge(_conv(70), RUBRIC.criteria)
+        body = openai_stub.requests[-1]
+        assert body["response_format"]["type"] == "json_object" and "schema" in body["response_format"]
+        assert greet.answer == "yes"
+        counts = proxy.meter.get("rubricate")
+        assert counts["calls"] == 1 and counts["bridged_response_format"] == 1 and counts["prompt_tokens"] > 0
