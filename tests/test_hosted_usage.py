@@ -227,3 +227,31 @@ def test_peers_bench_proxy_bridges_json_schema_and_meters(openai_stub: StubServe
         assert greet.answer == "yes"
         counts = proxy.meter.get("rubricate")
         assert counts["calls"] == 1 and counts["bridged_response_format"] == 1 and counts["prompt_tokens"] > 0
+
+
+def test_cli_max_cost_stops_and_show_prints_usage(openai_stub: StubServer, tmp_path: Path) -> None:
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from cli import build_app
+
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text("id: usage\ncriteria:\n  - {id: greet, question: \"Did the agent greet the customer?\"}\n")
+    data = tmp_path / "c.jsonl"
+    data.write_text("".join(_json.dumps(_conv(n).model_dump(mode="json")) + "\n" for n in range(80, 84)))
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(build_app(), [
+        "score", str(data), "--rubric", str(rubric), "--judge", "litellm/openai/gpt-4o-mini", "--api-base",
+        openai_stub.base_url, "--max-cost", "0.0000001", "--no-store", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "stopped:" in text and "budget" in text and "3 conversation(s) not started" in text
+    assert "model usage: 1 call(s)" in text
+    record = _json.loads(out.read_text().splitlines()[0])
+    assert record["usage"]["calls"] == 1 and record["usage"]["cost_usd"] > 0
+    shown = CliRunner().invoke(build_app(), ["show", str(out)])
+    assert "model usage: 1 call(s)" in " ".join(shown.output.split()) and shown.exit_code == 0
+    summary = CliRunner().invoke(build_app(), ["show", str(out), "--summary"])
+    assert "total model usage over 1 conversation(s): 1 call(s)" in " ".join(summary.output.split())
+    assert summary.exit_code == 0
