@@ -43,7 +43,8 @@ from scorer.judges.hosted import HostedJudge
 from scorer.rubric import load_rubric
 from scorer.types import Conversation, Criterion, Rubric
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "stc3-en"
+DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resolve().parents
+             if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
 RUNNERS = Path(__file__).resolve().parent / "peers"
 ALIAS = "smollm2"
 SYSTEMS = ["rubricate", "rubricate_per_question", "rubricate_reasoning", "autorubric", "deepeval_geval",

@@ -104,11 +104,12 @@ class Proxy:
                     with contextlib.suppress(ValueError, AttributeError):
                         usage = json.loads(data).get("usage") or {}
                     proxy.meter.add(usage, bridged, status >= 400)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
             def do_POST(self) -> None:
                 self._forward("POST")
