@@ -52,10 +52,9 @@ SYSTEMS = ["rubricate", "rubricate_per_question", "rubricate_reasoning", "autoru
 
 
 def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any]]:
-    rubric = load_rubric(data_dir / "rubric.yaml")
-    if criteria < len(rubric.criteria):
-        rubric = rubric.model_copy(update={"criteria": rubric.criteria[:criteria]})
-    items = list(load_dataset(data_dir / "data.jsonl", rubric).items)
+    full = load_rubric(data_dir / "rubric.yaml")
+    items = list(load_dataset(data_dir / "data.jsonl", full).items)
+    rubric = full.model_copy(update={"criteria": full.criteria[:criteria]}) if criteria < len(full.criteria) else full
     random.Random(seed).shuffle(items)
     return rubric, items[:conversations]
 
