@@ -12,7 +12,7 @@ import urllib.request
 
 from deepeval.metrics import ConversationalGEval
 from deepeval.models import DeepEvalBaseLLM
-from deepeval.test_case import ConversationalTestCase, Turn
+from deepeval.test_case import ConversationalTestCase, MultiTurnParams, Turn
 
 
 class ServedModel(DeepEvalBaseLLM):
@@ -53,6 +53,7 @@ def main(job):
     model = ServedModel(job["base_url"], job["model"], job["timeout"])
     metrics = {c["id"]: ConversationalGEval(
         name=c["id"], model=model, async_mode=False,
+        evaluation_params=[MultiTurnParams.ROLE, MultiTurnParams.CONTENT],
         criteria=c["question"] + (f" (Only when: {c['applies_when']})" if c.get("applies_when") else ""))
         for c in job["criteria"]}
     answers, errors = {}, []
