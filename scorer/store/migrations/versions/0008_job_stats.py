@@ -1,7 +1,7 @@
 """job stats: model usage (calls, tokens, cost) and hosted-call concurrency per job chunk
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-02 08:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
