@@ -10,7 +10,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export RUBRICATE_CACHE_DIR ?= $(HOME)/.cache/rubricate
 DEMO_DIR := demo-output
 
-.PHONY: help venv demo test lint typecheck pytest bench fuzz chromium clean
+.PHONY: help venv demo test lint typecheck pytest bench bench-peers bench-scale fuzz chromium clean
 FUZZ_SECONDS ?= 60
 
 help:
@@ -18,6 +18,8 @@ help:
 	@echo "make test   - create the venv, install, lint, type-check and run every test"
 	@echo "make bench  - benchmarks (speed ratios measured side by side in one run)"
 	@echo "make fuzz   - fuzz the readers with atheris for FUZZ_SECONDS (default 60); needs the [fuzz] extra"
+	@echo "make bench-peers - rubricate vs Autorubric vs DeepEval G-Eval on one served model (builds their venvs once)"
+	@echo "make bench-scale - the Celery path with 2 workers on PostgreSQL + Redis (fake judge)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,7 +71,16 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	@mkdir -p bench-results
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(filter-out bench/bench_peers.py bench/bench_scale.py,$(wildcard bench/bench_*.py)); do \
+	  echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-peers: $(STAMP)
+	@mkdir -p bench-results
+	$(PY) bench/bench_peers.py --json bench-results/peers.json $(BENCH_PEERS_ARGS)
+
+bench-scale: $(STAMP)
+	@mkdir -p bench-results
+	$(PY) bench/bench_scale.py --json bench-results/scale.json $(BENCH_SCALE_ARGS)
 
 fuzz: $(STAMP)
 	@$(PY) -c 'import atheris' 2>/dev/null || $(PY) -m pip install --quiet -e '.[fuzz]'

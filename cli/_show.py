@@ -12,7 +12,7 @@ from rich.text import Text
 from cli._common import console
 from scorer._errors import ConversationError
 
-__all__ = ["print_records", "print_summary"]
+__all__ = ["print_records", "print_summary", "usage_line"]
 
 _ANSWER_STYLE = {"yes": "green", "no": "red", "na": "dim"}
 
@@ -34,6 +34,16 @@ def _load(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise ConversationError(f"{path}:{number}: not a JSON result line: {exc.msg}") from exc
     return records
+
+
+def usage_line(usage: Any) -> str:
+    """``3 call(s) · 4,210 prompt tokens (1,024 cached) · 380 completion tokens · $0.0008`` from a Usage or dict."""
+    u = usage if isinstance(usage, dict) else usage.model_dump()
+    cost = u.get("cost_usd")
+    price = f"${cost:.4f}" if cost is not None else "cost unknown (not in litellm's cost map)"
+    cached = f" ({u.get('cached_tokens', 0):,} cached)" if u.get("cached_tokens") else ""
+    return (f"{u.get('calls', 0)} call(s) · {u.get('prompt_tokens', 0):,} prompt tokens{cached} · "
+            f"{u.get('completion_tokens', 0):,} completion tokens · {price}")
 
 
 def _evidence_text(judgement: dict[str, Any]) -> Text:
@@ -90,7 +100,18 @@ def print_records(path: Path, *, conversation: str | None = None, review_only: b
             reasons = ", ".join(j.get("review_reasons", []))
             table.add_row(Text(str(j["criterion_id"])), answer, confidence, evidence, Text(reasons, style="magenta"))
         console.print(table)
+        if record.get("usage"):
+            console.print(Text(f"model usage: {usage_line(record['usage'])}", style="dim"))
     console.print(Text(f"{len(records)} conversation(s)"))
+    _print_total_usage(records)
+
+
+def _print_total_usage(records: list[dict[str, Any]]) -> None:
+    from scorer.usage import Usage, total
+
+    used = [Usage.model_validate(r["usage"]) for r in records if r.get("usage")]
+    if used:
+        console.print(f"total model usage over {len(used)} conversation(s): {usage_line(total(used))}")
 
 
 def print_summary(path: Path) -> None:
@@ -98,7 +119,7 @@ def print_summary(path: Path) -> None:
     records = _load(path)
     table = Table(title=Text(f"{path}: {len(records)} conversation(s)"), title_justify="left")
     for column in ("conversation", "judge", "score", "auto-fail", "pending auto-fail", "yes / no / na / other",
-                   "unscored", "to review"):
+                   "unscored", "to review", "tokens", "cost $"):
         table.add_column(column)
     for r in records:
         answers = [j.get("answer") for j in r["judgements"] if j["status"] == "scored"]
@@ -112,8 +133,9 @@ def print_summary(path: Path) -> None:
                       Text(", ".join(r.get("pending_auto_fail", []))),
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),
-                      str(sum(bool(j.get("needs_review")) for j in r["judgements"])))
+                      str(sum(bool(j.get("needs_review")) for j in r["judgements"])), *_usage_cells(r.get("usage")))
     console.print(table)
+    _print_total_usage(records)
     console.print(Text(summary_line(records)))
 
 
@@ -128,3 +150,11 @@ def summary_line(records: list[dict[str, Any]]) -> str:
             f"review) {sum(bool(r.get('provisional')) for r in records)} · {len(judgements)} judgements: "
             f"{by_rule} by rules, {len(judgements) - by_rule} by the model · "
             f"{sum(bool(j.get('needs_review')) for j in judgements)} to review")
+
+
+def _usage_cells(usage: dict[str, Any] | None) -> tuple[str, str]:
+    if not usage:
+        return "", ""
+    cost = usage.get("cost_usd")
+    return (f"{usage.get('prompt_tokens', 0) + usage.get('completion_tokens', 0):,}",
+            "?" if cost is None else f"{cost:.4f}")

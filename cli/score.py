@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
-from cli._show import print_records, print_summary
+from cli._show import print_records, print_summary, usage_line
 from cli.importing import (
     AgentSpeakerOption,
     AgentValues,
@@ -32,10 +33,20 @@ from scorer.policy import build_policy
 from scorer.rubric import load_rubric
 from scorer.store.alerts import fire_card_alerts
 from scorer.types import Conversation
+from scorer.usage import Budget
 
 __all__ = ["register"]
 
 _DEFAULT = JudgeOptions.model_fields  # flags left unset keep the judge options' own defaults
+
+
+class ResponseFormatChoice(StrEnum):
+    """Values of --response-format (see scorer/judges/_hosted_request.py)."""
+
+    json_schema = "json_schema"
+    json_object_schema = "json_object_schema"
+    json_object = "json_object"
+    none = "none"
 
 
 def score(
@@ -49,6 +60,20 @@ def score(
     samples: Annotated[int | None, typer.Option(
         help=f"Samples per call when the model gives no logprobs (default {_DEFAULT['samples'].default}).")] = None,
     no_evidence: Annotated[bool, typer.Option("--no-evidence", help="Do not ask for evidence quotes.")] = False,
+    short_answers: Annotated[bool, typer.Option(
+        "--short-answers", help="Hosted: ask for the answers only (no reasoning, no quotes); confidence from the "
+        "answer tokens' logprobs. For small served models.")] = False,
+    response_format: Annotated[ResponseFormatChoice | None, typer.Option(
+        help="Hosted: grammar-constrained JSON dialect (json_object_schema for llama-cpp-python's server; default "
+        f"{_DEFAULT['response_format'].default}).")] = None,
+    max_completion_tokens: Annotated[int | None, typer.Option(
+        help="Hosted: cap on generated tokens per call (default: sized from the number of questions).")] = None,
+    price_as: Annotated[str | None, typer.Option(
+        help="Hosted: price the calls as this litellm cost-map model, e.g. gpt-4o-mini for a self-hosted twin.")
+    ] = None,
+    max_cost: Annotated[float | None, typer.Option(
+        min=0, help="Stop starting new conversations once this many US dollars are spent (litellm's cost map).")
+    ] = None,
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not read or write the database.")] = False,
     no_redact_pii: Annotated[bool, typer.Option(
@@ -80,7 +105,11 @@ def score(
     the_rubric = load_rubric(rubric, settings=settings)
     redact = settings.redact_pii and not no_redact_pii
     options = settings.judge_options(the_rubric.version, api_base=api_base, timeout=timeout, samples=samples,
-                                     evidence=not no_evidence, redact_pii=redact)
+                                     evidence=not no_evidence, redact_pii=redact,
+                                     short_answers=short_answers or None,
+                                     response_format=response_format.value if response_format else None,
+                                     max_completion_tokens=max_completion_tokens, price_as=price_as)
+    budget = Budget(max_cost) if max_cost is not None else None
     judge_spec = judge or settings.judge
     if "litellm" in judge_spec:
         console.print("PII redaction [bold]on[/]: emails, phone numbers, cards, IBANs and national ids are replaced "
@@ -114,7 +143,7 @@ def score(
         with progress:
             task = progress.add_task("score", total=len(records), current="")
             for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
-                                     include_excluded=include_excluded):
+                                     include_excluded=include_excluded, budget=budget):
                 summary.add(item)
                 if store is not None and item.card is not None and not item.cached:
                     alerts += fire_card_alerts(store, settings, the_rubric, by_id[item.card.conversation_id],
@@ -135,11 +164,14 @@ def score(
             store.close()
     if alerts:
         console.print(f"{alerts} alert(s) recorded; the worker sends them (or `rubricate alerts deliver`)")
+    if budget is not None and budget.stopped:
+        summary.stopped = budget.stopped
+        summary.not_started = len(records) - summary.scored - summary.cached - len(summary.failed_records)
     _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
     if redacted:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(redacted.items()))
         console.print(f"PII replaced before the hosted call: {kinds}")
-    if not summary.ok:
+    if not summary.ok or summary.stopped:
         raise typer.Exit(1)
 
 
@@ -153,6 +185,12 @@ def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, 
         reasons = ", ".join(f"{n} {escape(reason)}" for reason, n in sorted(summary.excluded.items()))
         console.print(f"[bold]{sum(summary.excluded.values())}[/] excluded by eligibility rules ({reasons}); "
                       "stored with their reason · score them anyway with --include-excluded")
+    if summary.usage.spent:
+        console.print(f"model usage: {usage_line(summary.usage)}")
+    if summary.stopped:
+        console.print(f"[bold red]stopped:[/] {escape(summary.stopped)}; {summary.not_started} conversation(s) "
+                      "not started (run the same command again with a larger --max-cost to go on: stored results "
+                      "are not scored again)")
     if out:
         console.print(Text(f"results: {out}   (view with: rubricate show {out})"))
     if db_url:

@@ -29,6 +29,7 @@ def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
         "pending_auto_fail": card.pending_auto_fail,
         "categories": {name: c.score for name, c in card.categories.items()},
         "pii_redacted": next((j.pii_redacted for j in card.judgements if j.pii_redacted), {}),
+        "usage": card.usage.model_dump() if card.usage is not None else None,
         "judgements": [
             {
                 "criterion_id": j.criterion_id,

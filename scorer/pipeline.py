@@ -25,6 +25,7 @@ from scorer.rules.engine import answer_rules
 from scorer.scoring import score_card
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric, ScoreCard
+from scorer.usage import Budget, Usage, recording, total
 
 __all__ = ["BatchItem", "BatchSummary", "check_judgements", "judge_step", "score_batch", "score_conversation"]
 
@@ -82,11 +83,14 @@ def score_conversation(
     retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"} if cached else None
     criteria = [c for c in rubric.criteria if retry is None or c.id in retry]
     policy = policy or RoutingPolicy()
-    fresh = dict(zip([c.id for c in criteria], judge_step(conversation, criteria, judge, policy=policy,
-                                                          rubric_version=rubric.version), strict=True))
+    with recording() as usage:
+        fresh = dict(zip([c.id for c in criteria], judge_step(conversation, criteria, judge, policy=policy,
+                                                              rubric_version=rubric.version), strict=True))
     judgements = [fresh.get(c.id) or next(j for j in cached.judgements if j.criterion_id == c.id)  # type: ignore[union-attr]
                   for c in rubric.criteria]
     card = score_card(conversation.id, rubric, judge.id, judgements, auto_fail_threshold=policy.threshold_for)
+    if usage.spent or (cached is not None and cached.usage is not None):
+        card.usage = total([cached.usage if cached else None, usage])
     if store is not None:
         if cached is None:
             store.save_score_card(conversation, rubric, card)
@@ -152,6 +156,9 @@ class BatchSummary:
     unscored_judgements: int = 0
     needs_review: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    stopped: str | None = None
+    not_started: int = 0
 
     @property
     def ok(self) -> bool:
@@ -167,6 +174,8 @@ class BatchSummary:
             return
         self.cached += item.cached
         self.scored += not item.cached
+        if not item.cached and item.card.usage is not None:
+            self.usage.add(item.card.usage)
         self.unscored_judgements += sum(j.status == "unscored" for j in item.card.judgements)
         self.needs_review += sum(j.needs_review for j in item.card.judgements)
 
@@ -181,17 +190,23 @@ def score_batch(
     on_item: Callable[[BatchItem], None] | None = None,
     include_excluded: bool = False,
     batch_size: int = 64,
+    budget: Budget | None = None,
 ) -> Iterator[BatchItem]:
     """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure.
 
     Records are read ``batch_size`` at a time; a judge with a ``prepare`` ability (the learned judge) gets the
     conversations of each group that are not already stored in one call, so it embeds them in one batched pass —
-    a stored result is never embedded again.
+    a stored result is never embedded again. With a ``budget``, each freshly scored card is charged to it and
+    nothing more is started once it is used up (``budget.stopped`` says why); records not started are not yielded.
     """
     for group in _groups(records, batch_size):
         _prepare(judge, [r for r in group if isinstance(r, Conversation)], rubric, store)
         for record in group:
+            if budget is not None and budget.stopped:
+                return
             item = _score_record(record, rubric, judge, store, policy, include_excluded)
+            if budget is not None and item.card is not None and not item.cached:
+                budget.charge(item.card.usage)
             if on_item is not None:
                 on_item(item)
             yield item

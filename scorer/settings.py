@@ -125,6 +125,7 @@ class Settings(BaseSettings):
         from scorer.judges._base import JudgeOptions
 
         given = {name: value for name, value in overrides.items() if value is not None}
-        given = {"redact_pii": self.redact_pii, "pii_patterns": self.pii_patterns, **given}
+        given = {"redact_pii": self.redact_pii, "pii_patterns": self.pii_patterns,
+                 "max_concurrency": self.judge_concurrency, **given}
         return JudgeOptions(models_dir=self.models_dir, cache_dir=self.cache_dir, rubric_version=rubric_version,
                             **given)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from scorer.programme import AlertRules, Condition, Eligibility, normalise_condition
 from scorer.rules.check import Check
+from scorer.usage import Usage
 
 __all__ = [
     "NA",
@@ -313,6 +314,8 @@ class ScoreCard(BaseModel):
     pending_auto_fail: list[str] = Field(default_factory=list, description="Auto-fail criteria awaiting review.")
     categories: dict[str, CategoryScore] = Field(default_factory=dict)
     judgements: list[Judgement]
+    usage: Usage | None = Field(default=None, description="Model calls, tokens and cost spent on this card "
+                                "(None when the judge made no model call, e.g. local or learned judges).")
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

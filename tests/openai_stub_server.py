@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 __all__ = ["StubServer", "openai_stub"]
 
+_CACHED = 64  # prompt tokens the stub says it served from its cache, from the second request of a model on
 _QUESTION = re.compile(r'<question id="([^"]+)">')
 _AGENT_TURN = re.compile(r'<turn index="\d+" speaker="agent">(.*?)</turn>', re.S)
 
@@ -73,6 +74,22 @@ def _logprobs(text: str) -> dict[str, Any]:
     return {"content": tokens}
 
 
+def _schema(response_format: Any) -> dict[str, Any] | None:
+    """The JSON schema of a ``json_schema`` or ``json_object`` + ``schema`` response_format, if any."""
+    if not isinstance(response_format, dict):
+        return None
+    if response_format.get("type") == "json_schema":
+        return response_format.get("json_schema", {}).get("schema")  # type: ignore[no-any-return]
+    return response_format.get("schema")
+
+
+def _constrained(items: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any]:
+    """What a grammar-constrained server returns: the schema's keyed form with only the schema's fields."""
+    wanted = schema["properties"]["judgements"]["properties"]
+    return {item["id"]: {k: item[k] for k in wanted[item["id"]]["properties"] if k in item}
+            for item in items if item["id"] in wanted}
+
+
 def make_app(state: StubServer) -> FastAPI:
     app = FastAPI()
 
@@ -90,7 +107,9 @@ def make_app(state: StubServer) -> FastAPI:
         prompt = "\n".join(m["content"] for m in body["messages"])
         items = ([{"id": qid, **state.scripted[qid]} for qid in _QUESTION.findall(prompt) if qid in state.scripted]
                  if model == "scripted" else _reply_items(prompt, model, count))
-        text = "Sure! Here you go: {" if model == "garbage" else json.dumps({"judgements": items}, ensure_ascii=False)
+        schema = _schema(body.get("response_format"))
+        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(
+            {"judgements": _constrained(items, schema) if schema else items}, ensure_ascii=False)
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
                                   "message": {"role": "assistant", "content": text}}
         if body.get("logprobs") and model not in ("nologprobs", "vary", "scripted"):
@@ -98,7 +117,8 @@ def make_app(state: StubServer) -> FastAPI:
         return JSONResponse({"id": f"stub-{count}", "object": "chat.completion", "created": int(time.time()),
                              "model": model, "choices": [choice],
                              "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
-                                       "total_tokens": (len(prompt) + len(text)) // 4}})
+                                       "total_tokens": (len(prompt) + len(text)) // 4,
+                                       "prompt_tokens_details": {"cached_tokens": _CACHED if count > 1 else 0}}})
 
     return app
 

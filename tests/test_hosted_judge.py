@@ -64,7 +64,7 @@ def test_sampling_gives_vote_share_and_flags_disagreement(openai_stub: StubServe
 
 def test_timeout_is_retried_then_unscored(openai_stub: StubServer) -> None:
     before = openai_stub.counts.get("slow", 0)
-    judgements = _judge(openai_stub, "slow").judge(CONV, RUBRIC.criteria)
+    judgements = _judge(openai_stub, "slow", timeout_per_question=0).judge(CONV, RUBRIC.criteria)
     assert all(j.status == "unscored" and "Timeout" in (j.reason or "") for j in judgements)
     assert "after 2 retries" in (judgements[0].reason or "")
     assert openai_stub.counts["slow"] - before == 3

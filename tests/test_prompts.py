@@ -39,13 +39,14 @@ criteria:
 """)
     conv = Conversation(id="x", turns=[{"speaker": "agent", "text": "Hi"}])
     prompt = load_prompt("judge_batch")
-    assert prompt.version == "judge_batch.v1"
-    text = prompt.render(transcript=render_transcript(conv), questions=[
+    assert prompt.version == "judge_batch.v2"
+    text = prompt.render(transcript=render_transcript(conv), short=False, evidence=True, reasoning_words=60, questions=[
         {"id": c.id, "question": c.question, "answers": c.answers, "applies_when": c.applies_when,
          "guidance": c.guidance, "descriptions": c.scale.descriptions} for c in rubric.criteria])
     assert '<question id="a">' in text and '<question id="b">' in text
     assert "greet &lt;the&gt; customer" in text
     assert "Allowed answers: low, high" in text and "low = unclear" in text
+    assert text.index("</questions>") < text.index("<transcript")  # the shared part first, the transcript last
 
 
 def test_missing_variables_fail_loudly() -> None:

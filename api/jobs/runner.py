@@ -16,6 +16,7 @@ from types import TracebackType
 
 from api.jobs.runtime import JobRuntime
 from scorer._errors import RubricateError, StorageError
+from scorer.judges._concurrency import limiter_stats
 from scorer.pipeline import score_conversation
 from scorer.store import Store
 from scorer.store.alerts import fire_card_alerts
@@ -25,9 +26,11 @@ from scorer.store.jobs import (
     claim_next_chunk,
     finish_chunk,
     heartbeat,
+    job_cost,
     release_chunk,
     report_progress,
 )
+from scorer.usage import Usage
 
 __all__ = ["ChunkOutcome", "run_chunk", "work_on", "worker_name"]
 
@@ -109,8 +112,15 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
         finish_chunk(store, work, 0, outcome.failed, outcome.errors, status="failed")
         return outcome
     policy = runtime.policy(store, rubric, judge.id)
+    usage = Usage.model_validate(work.prior_usage) if work.prior_usage else Usage()
     with _Heartbeat(store, work, runtime.settings.job_heartbeat_seconds) as beat:
-        for conversation_id in work.conversation_ids:
+        for position, conversation_id in enumerate(work.conversation_ids):
+            stopped = _over_budget(store, work)
+            if stopped:  # the job's budget is spent: start nothing more, say so for every conversation left
+                rest = work.conversation_ids[position:]
+                outcome.failed += len(rest)
+                outcome.errors.extend(f"{cid}: not scored: {stopped}" for cid in rest)
+                break
             if runtime.gate is not None:
                 runtime.gate.wait_quiet(quiet=_QUIET_SECONDS, max_wait=_YIELD_SECONDS)
             if stop is not None and stop.is_set():
@@ -126,6 +136,8 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
                     card, cached = score_conversation(conversation, rubric, judge, store=store, policy=policy)
                     if not cached:
                         fire_card_alerts(store, runtime.settings, rubric, conversation, card)
+                    if not cached and card.usage is not None:
+                        usage.add(card.usage)
                     outcome.done += 1
                 except StorageError:
                     raise
@@ -133,9 +145,26 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
                     log.exception("could not score %s", conversation_id)
                     outcome.failed += 1
                     outcome.errors.append(f"{conversation_id}: {type(exc).__name__}: {exc}")
-            if beat.lost or not report_progress(store, work, outcome.done, outcome.failed):
+            if beat.lost or not report_progress(store, work, outcome.done, outcome.failed, _stats(usage)):
                 outcome.status = "lost"
                 return outcome
-    if not finish_chunk(store, work, outcome.done, outcome.failed, outcome.errors):
+    if not finish_chunk(store, work, outcome.done, outcome.failed, outcome.errors, stats=_stats(usage)):
         outcome.status = "lost"
     return outcome
+
+
+def _stats(usage: Usage) -> dict[str, object]:
+    """What a chunk records for the job status: its model usage and this process's hosted-call concurrency."""
+    return {"usage": usage.model_dump(), "concurrency": limiter_stats()}
+
+
+def _over_budget(store: Store, work: ChunkWork) -> str | None:
+    """Why no more conversations may be started (the job's ``max_cost_usd`` is spent), else None."""
+    if work.max_cost_usd is None:
+        return None
+    spent = job_cost(store, work.job_id)
+    if spent is None:
+        return "the job's budget cannot be kept: the model's price is unknown (not in litellm's cost map)"
+    if spent >= work.max_cost_usd:
+        return f"the job's budget of ${work.max_cost_usd:.4f} is spent (${spent:.4f})"
+    return None

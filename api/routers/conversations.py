@@ -240,7 +240,8 @@ def scorecard(
         judge=card.judge, score=card.score, status=card.status, excluded_reason=card.excluded_reason,
         auto_failed=card.auto_failed, auto_failed_by=card.auto_failed_by,
         provisional=card.provisional, pending_auto_fail=card.pending_auto_fail,
-        categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements)
+        categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements,
+        usage=card.usage)
 
 
 def _current(ai_answer: str | None, history: list[Review]) -> str | None:

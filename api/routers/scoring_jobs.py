@@ -37,7 +37,8 @@ def job_out(view: JobView) -> JobOut:
         id=view.id, kind=view.kind, status=view.status, rubric_id=view.rubric_id, rubric_version=view.rubric_version,
         judge=view.judge, total=view.total, done=view.done, failed=view.failed,
         progress=min(1.0, processed / view.total) if view.total else 1.0, chunks=view.chunks, workers=view.workers,
-        errors=view.errors, created_at=view.created_at, started_at=view.started_at, finished_at=view.finished_at)
+        errors=view.errors, created_at=view.created_at, started_at=view.started_at, finished_at=view.finished_at,
+        usage=view.usage, max_cost_usd=view.params.get("max_cost_usd"), concurrency=view.concurrency)
 
 
 def _read(store: Store, job_id: int) -> JobOut:
@@ -71,7 +72,8 @@ def create_scoring_job(body: JobCreate, key: AdminKey, state: StateDep, store: S
         with store.session() as s:
             job_id, chunk_ids = create_job(s, kind="rescore", rubric_id=rubric.id, rubric_version=rubric.version,
                                            judge=judge, conversation_ids=ids, chunk_size=settings.job_chunk_size,
-                                           status=state.initial_status(), extra={"filter": f.model_dump(mode="json")})
+                                           status=state.initial_status(), extra={"filter": f.model_dump(mode="json")},
+                                           max_cost_usd=body.max_cost_usd)
             if scope is not None:
                 remember_response(s, scope, route=ROUTE, request_hash=fingerprint, status_code=202,
                                   response={"job_id": job_id})

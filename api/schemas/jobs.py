@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import UtcDatetime
 from scorer.types import Channel
+from scorer.usage import Usage
 
 __all__ = ["JobCreate", "JobFilter", "JobOut"]
 
@@ -34,6 +35,9 @@ class JobCreate(BaseModel):
     rubric_version: str | None = Field(default=None, max_length=64, description="Default: the newest stored.")
     judge: str | None = Field(default=None, max_length=255, description="Default: the server's RUBRICATE_JUDGE.")
     filter: JobFilter = Field(default_factory=JobFilter)
+    max_cost_usd: float | None = Field(default=None, ge=0, description="Budget: workers start no more "
+                                       "conversations once the job's model calls cost this many US dollars "
+                                       "(litellm's cost map); the rest are reported as not scored.")
 
 
 class JobOut(BaseModel):
@@ -52,6 +56,12 @@ class JobOut(BaseModel):
     chunks: dict[str, int] = Field(description="Chunks of work by status.")
     workers: list[str] = Field(description="Workers that claimed part of the job.")
     errors: list[str] = Field(description="Up to 50 per-conversation errors, 'id: reason'.")
+    usage: Usage | None = Field(default=None, description="Model calls, tokens and cost summed over the job "
+                                "(conversations read back from earlier scoring cost nothing).")
+    max_cost_usd: float | None = Field(default=None, description="The job's budget, if one was set.")
+    concurrency: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="Per worker, per model@server: the adaptive limit on hosted calls in "
+        "flight (limit, lowest, maximum), calls made and calls throttled (429/5xx).")
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import UtcDatetime
 from scorer.types import CategoryScore, Evidence, Review
+from scorer.usage import Usage
 
 __all__ = ["AgreementOut", "CriterionAgreement", "JudgementOut", "JudgementPage", "JudgementSummary",
            "ReviewState", "ScorecardOut"]
@@ -66,6 +67,8 @@ class ScorecardOut(BaseModel):
                                     "is on its way).")
     created_at: UtcDatetime
     judgements: list[JudgementOut]
+    usage: Usage | None = Field(default=None, description="Model calls, tokens (cached prompt tokens included) and "
+                                "cost in US dollars spent on this card; None when the judge made no model call.")
 
 
 class JudgementItem(JudgementSummary):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -57,6 +58,20 @@ class JudgeOptions(BaseModel):
     seed: int = 0
     redact_pii: bool = Field(default=True, description="Hosted judges replace PII with placeholders before a call.")
     pii_patterns: dict[str, str] = Field(default_factory=dict, description="Extra PII patterns, KIND → regex.")
+    # Hosted calls: request shaping, budget and concurrency (see scorer/judges/_hosted_request.py) -------------
+    response_format: Literal["json_schema", "json_object_schema", "json_object", "none"] = Field(
+        default="json_schema", description="Grammar-constrained JSON dialect of the server (json_object_schema for "
+        "llama-cpp-python's server; none for servers that refuse response_format).")
+    short_answers: bool = Field(default=False, description="Ask only for the answers (no reasoning, no quotes); "
+                                "confidence from the answer tokens' logprobs.")
+    reasoning_tokens: int = Field(default=80, ge=0, description="Cap on the reasoning per question (tokens).")
+    max_completion_tokens: int | None = Field(default=None, gt=0, description="Cap on generated tokens per call; "
+                                              "default: sized from the number of questions.")
+    timeout_per_question: float = Field(default=5.0, ge=0, description="Seconds added to `timeout` per question.")
+    price_as: str | None = Field(default=None, description="Price calls as this litellm cost-map model (e.g. a "
+                                 "self-hosted model's hosted twin); default the model itself.")
+    max_concurrency: int = Field(default=4, ge=1, description="Bound on hosted calls in flight per process "
+                                 "(adaptive: halves on 429/5xx, grows back on success).")
 
 
 def unscored_all(

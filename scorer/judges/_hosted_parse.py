@@ -14,7 +14,8 @@ _ANSWER_KEY = re.compile(r'"answer"\s*:\s*"')
 
 
 def parse_reply(text: str) -> list[dict[str, Any]]:
-    """The list under ``judgements`` in the reply; raises ValueError with a short reason when there is none."""
+    """The judgements in the reply (a list of objects with ``id``, or an object keyed by id); raises ValueError
+    with a short reason when there is none."""
     cleaned = _FENCE.sub("", text.strip())
     start, end = cleaned.find("{"), cleaned.rfind("}")
     if start < 0 or end <= start:
@@ -24,6 +25,8 @@ def parse_reply(text: str) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not valid JSON ({exc.msg}): {text[:120]!r}") from exc
     items = data.get("judgements") if isinstance(data, dict) else None
+    if isinstance(items, dict):  # the schema-constrained form: {"judgements": {"<id>": {...}}}
+        items = [{"id": key, **value} for key, value in items.items() if isinstance(value, dict)]
     if not isinstance(items, list):
         raise ValueError("the reply's JSON has no 'judgements' list")
     return [item for item in items if isinstance(item, dict)]

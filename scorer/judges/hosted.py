@@ -1,7 +1,10 @@
 """The hosted judge: any litellm model string, one call per conversation with all its questions.
 
-Inputs are XML-tagged (transcript escaped inside ``<transcript>``, questions inside ``<questions>``); the reply is
-reason-first JSON. Confidence, strongest first: answer-token logprobs when the server returns them (``logprob``);
+Inputs are XML-tagged (questions inside ``<questions>`` first, the transcript escaped inside ``<transcript>`` last,
+so prompt caches reuse everything before it); the reply is reason-first JSON, grammar-constrained where the server
+supports it and capped in length (see ``_hosted_request``); ``short_answers`` asks for the answers only. Every
+call's tokens and cost are recorded (``scorer.usage``) and calls go through an adaptive concurrency limit.
+Confidence, strongest first: answer-token logprobs when the server returns them (``logprob``);
 else, with ``samples > 1``, the vote share over samples (``sampling``, disagreement sends the item to review);
 else the model's own stated confidence (``verbal``, the weakest kind). Timeouts, rate limits and server errors are
 retried with exponential backoff; after the last retry every question of the conversation is unscored with the
@@ -19,10 +22,14 @@ from typing import Any
 
 from prompts import load_prompt, render_transcript, unescape
 from scorer.judges._base import Judge, JudgeOptions, unscored_all
+from scorer.judges._concurrency import limiter_for
 from scorer.judges._hosted_parse import answer_logprobs, parse_reply, quote_texts
+from scorer.judges._hosted_request import completion_budget, judgement_schema, response_format, timeout_for
+from scorer.judges._hosted_usage import usage_of
 from scorer.redact import Redactor, restore_judgement
 from scorer.settings import use_offline_hubs
 from scorer.types import Conversation, Criterion, Judgement
+from scorer.usage import record
 
 __all__ = ["HostedJudge", "create"]
 
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_TRANSCRIPT_CHARS = 200_000
 _RETRYABLE = ("Timeout", "RateLimitError", "APIConnectionError", "InternalServerError", "ServiceUnavailableError",
               "APIError")
+_THROTTLING = ("RateLimitError", "InternalServerError", "ServiceUnavailableError")  # 429 / 5xx: slow down
 
 
 class _CallFailed(Exception):
@@ -48,23 +56,40 @@ class HostedJudge(Judge):
         self.batch = load_prompt("judge_batch")
         self.prompt_version = f"{self.system.version}+{self.batch.version}"
         self.redactor = Redactor(self.options.pii_patterns) if self.options.redact_pii else None
+        self.limiter = limiter_for(model, self.options.api_base, self.options.max_concurrency)
 
     def messages(self, conversation: Conversation, criteria: Sequence[Criterion]) -> list[dict[str, str]]:
         """The chat messages sent for one conversation (exposed for inspection and tests)."""
         questions = [{"id": c.id, "question": c.question, "answers": c.answers, "applies_when": c.applies_when,
                       "guidance": c.guidance, "descriptions": c.scale.descriptions} for c in criteria]
         transcript = render_transcript(conversation, max_chars=MAX_TRANSCRIPT_CHARS)
-        return [{"role": "system", "content": self.system.render()},
-                {"role": "user", "content": self.batch.render(transcript=transcript, questions=questions)}]
+        user = self.batch.render(transcript=transcript, questions=questions, short=self.options.short_answers,
+                                 evidence=self.options.evidence, reasoning_words=self.options.reasoning_tokens * 3 // 4)
+        return [{"role": "system", "content": self.system.render()}, {"role": "user", "content": user}]
 
-    def _complete(self, messages: list[dict[str, str]], temperature: float) -> Any:
+    def request_shape(self, criteria: Sequence[Criterion]) -> dict[str, Any]:
+        """``max_tokens``, ``timeout`` and ``response_format`` for a call with these questions."""
+        o = self.options
+        shape: dict[str, Any] = {
+            "max_tokens": completion_budget(len(criteria), short=o.short_answers, reasoning_tokens=o.reasoning_tokens,
+                                            evidence=o.evidence, cap=o.max_completion_tokens),
+            "timeout": timeout_for(len(criteria), o.timeout, o.timeout_per_question),
+        }
+        schema = judgement_schema(criteria, short=o.short_answers, reasoning_tokens=o.reasoning_tokens,
+                                  evidence=o.evidence)
+        fmt = response_format(o.response_format, schema)
+        if fmt is not None:
+            shape["response_format"] = fmt
+        return shape
+
+    def _complete(self, messages: list[dict[str, str]], temperature: float, shape: dict[str, Any]) -> Any:
         use_offline_hubs()
         import litellm
 
         litellm.suppress_debug_info = True
         kwargs: dict[str, Any] = {
-            "model": self.model, "messages": messages, "temperature": temperature, "timeout": self.options.timeout,
-            "logprobs": True, "top_logprobs": 5, "drop_params": True, "num_retries": 0,
+            "model": self.model, "messages": messages, "temperature": temperature,
+            "logprobs": True, "top_logprobs": 5, "drop_params": True, "num_retries": 0, **shape,
         }
         if self.options.api_base:
             kwargs["api_base"] = self.options.api_base
@@ -73,9 +98,15 @@ class HostedJudge(Judge):
             kwargs["api_key"] = self.options.api_key
         for attempt in range(self.options.max_retries + 1):
             try:
-                return litellm.completion(**kwargs)
+                with self.limiter.slot():
+                    response = litellm.completion(**kwargs)
+                self.limiter.succeeded()
+                record(usage_of(response, self.model, self.options.price_as))
+                return response
             except Exception as exc:
                 name = type(exc).__name__
+                if any(t in name for t in _THROTTLING):
+                    self.limiter.throttled_by_server()
                 retryable = any(r in name for r in _RETRYABLE) and "Auth" not in name and "NotFound" not in name
                 if not retryable or attempt == self.options.max_retries:
                     tried = f" after {attempt} retr{'y' if attempt == 1 else 'ies'}" if attempt else ""
@@ -96,11 +127,12 @@ class HostedJudge(Judge):
         messages = self.messages(conversation, criteria)
         samples = self.options.samples
         temperature = self.options.temperature if samples == 1 else max(self.options.temperature, 0.7)
+        shape = self.request_shape(criteria)
         replies: list[tuple[list[dict[str, Any]], list[dict[str, float] | None]]] = []
         errors: list[str] = []
         for _ in range(samples):
             try:
-                response = self._complete(messages, temperature)
+                response = self._complete(messages, temperature, shape)
                 choice = response.choices[0]
                 items = parse_reply(choice.message.content or "")
                 content = getattr(getattr(choice, "logprobs", None), "content", None)
@@ -151,9 +183,12 @@ class HostedJudge(Judge):
         return Judgement(
             criterion_id=criterion.id, answer=answer, confidence=probabilities.get(answer),
             confidence_kind=kind if probabilities else "none", probabilities=probabilities,  # type: ignore[arg-type]
-            rationale=str(first.get("reasoning") or "")[:1000], proposed_quotes=quotes,
+            rationale=str(first.get("reasoning") or "")[:1000] or self._no_reasoning(), proposed_quotes=quotes,
             review_reasons=reasons, **common,
         )
+
+    def _no_reasoning(self) -> str:
+        return "short-answer mode: the model gave only the answer" if self.options.short_answers else ""
 
 
 def create(arg: str | None, options: JudgeOptions) -> HostedJudge:

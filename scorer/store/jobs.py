@@ -34,6 +34,7 @@ __all__ = [
     "finish_chunk",
     "get_job",
     "heartbeat",
+    "job_cost",
     "new_token",
     "release_chunk",
     "report_progress",
@@ -76,6 +77,8 @@ class ChunkWork:
     rubric_version: str
     judge: str
     conversation_ids: list[str]
+    max_cost_usd: float | None = None
+    prior_usage: dict[str, Any] | None = None
 
 
 @dataclass
@@ -98,14 +101,19 @@ class JobView:
     started_at: datetime | None
     finished_at: datetime | None
     params: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    concurrency: dict[str, Any] = field(default_factory=dict)
 
 
 def create_job(
     session: Session, *, kind: str, rubric_id: str, rubric_version: str, judge: str, conversation_ids: Sequence[str],
-    chunk_size: int, status: str = "queued", extra: dict[str, Any] | None = None,
+    chunk_size: int, status: str = "queued", extra: dict[str, Any] | None = None, max_cost_usd: float | None = None,
 ) -> tuple[int, list[int]]:
-    """Add a job and its chunks in ``session`` (the caller's transaction); returns the job id and chunk ids."""
-    common = {"rubric_id": rubric_id, "rubric_version": rubric_version, "judge": judge}
+    """Add a job and its chunks in ``session`` (the caller's transaction); returns the job id and chunk ids.
+    With ``max_cost_usd``, workers stop starting conversations once the job's model calls cost that much."""
+    common: dict[str, Any] = {"rubric_id": rubric_id, "rubric_version": rubric_version, "judge": judge}
+    if max_cost_usd is not None:
+        common["max_cost_usd"] = max_cost_usd
     ids = list(conversation_ids)
     job = JobRow(kind=kind, status=status if ids else "done", params={**common, **(extra or {})}, total=len(ids),
                  finished_at=None if ids else _now())
@@ -150,7 +158,7 @@ def claim_chunk(store: Store, chunk_id: int, worker: str, stale_seconds: float) 
                  .values(status="running", started_at=now))
         p = row.params
         return ChunkWork(row.id, parent, token, p["rubric_id"], p["rubric_version"], p["judge"],
-                         list(p["conversation_ids"]))
+                         list(p["conversation_ids"]), p.get("max_cost_usd"), (row.stats or {}).get("usage"))
 
 
 def claim_next_chunk(store: Store, worker: str, stale_seconds: float) -> ChunkWork | None:
@@ -166,11 +174,26 @@ def claim_next_chunk(store: Store, worker: str, stale_seconds: float) -> ChunkWo
     return None
 
 
-def report_progress(store: Store, work: ChunkWork, done: int, failed: int) -> bool:
-    """Record progress and beat the heart; False when the claim was lost (another worker took the chunk over)."""
+def report_progress(store: Store, work: ChunkWork, done: int, failed: int,
+                    stats: dict[str, Any] | None = None) -> bool:
+    """Record progress (and the chunk's usage/concurrency ``stats``) and beat the heart; False when the claim was
+    lost (another worker took the chunk over)."""
+    values: dict[str, Any] = {"done": done, "failed": failed, "heartbeat_at": _now()}
+    if stats is not None:
+        values["stats"] = stats
     with store.session() as s:
-        return _changed(s, update(JobRow).where(*_held(work)).values(done=done, failed=failed,
-                                                                        heartbeat_at=_now())) == 1
+        return _changed(s, update(JobRow).where(*_held(work)).values(**values)) == 1
+
+
+def job_cost(store: Store, job_id: int) -> float | None:
+    """US dollars the job's model calls cost so far, summed over its chunks (None when a price is unknown)."""
+    from scorer.usage import Usage, total
+
+    with store.session() as s:
+        job = s.get(JobRow, job_id)
+        ids = job.params.get("chunks", []) if job is not None else []
+        rows = list(s.scalars(select(JobRow.stats).where(JobRow.id.in_(ids))))
+    return total(Usage.model_validate(r["usage"]) for r in rows if r and r.get("usage")).cost_usd
 
 
 def heartbeat(store: Store, work: ChunkWork) -> bool:
@@ -186,14 +209,16 @@ def release_chunk(store: Store, work: ChunkWork) -> None:
 
 
 def finish_chunk(store: Store, work: ChunkWork, done: int, failed: int, errors: Sequence[str],
-                 status: str = "done") -> bool:
+                 status: str = "done", stats: dict[str, Any] | None = None) -> bool:
     """Mark the chunk finished and, when it was the last one, its job; False when the claim was lost."""
     now = _now()
+    values: dict[str, Any] = {"status": status, "done": done, "failed": failed, "finished_at": now,
+                              "heartbeat_at": now, "error": "\n".join(errors[:_MAX_ERRORS]) or None}
+    if stats is not None:
+        values["stats"] = stats
     with store.session() as s:
         job = s.get_one(JobRow, work.job_id, with_for_update=True)  # one finisher at a time sees all chunks
-        ok = _changed(s, update(JobRow).where(*_held(work)).values(
-            status=status, done=done, failed=failed, finished_at=now, heartbeat_at=now,
-            error="\n".join(errors[:_MAX_ERRORS]) or None)) == 1
+        ok = _changed(s, update(JobRow).where(*_held(work)).values(**values)) == 1
         if not ok:
             return False
         chunks = list(s.scalars(select(JobRow).where(JobRow.id.in_(job.params.get("chunks", [])))))
@@ -261,6 +286,7 @@ def get_job(store: Store, job_id: int) -> JobView | None:
             status = "queued"
     errors = [line for c in chunks if c.error for line in c.error.splitlines()][:_MAX_ERRORS]
     workers = sorted({c.worker.split("#")[0] for c in chunks if c.worker})
+    usage, concurrency = _summed_stats(chunks)
     p = job.params
     return JobView(
         id=job.id, kind=job.kind, status=status, rubric_id=p.get("rubric_id", ""),
@@ -268,4 +294,19 @@ def get_job(store: Store, job_id: int) -> JobView | None:
         done=sum(c.done for c in chunks), failed=sum(c.failed for c in chunks), chunks=counts, workers=workers,
         errors=errors, created_at=_aware(job.created_at) or _now(), started_at=_aware(job.started_at),
         finished_at=_aware(job.finished_at), params={k: v for k, v in p.items() if k not in ("chunks",)},
+        usage=usage, concurrency=concurrency,
     )
+
+
+def _summed_stats(chunks: Sequence[JobRow]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The job's usage (summed over chunks) and each worker's newest hosted-call concurrency numbers."""
+    from scorer.usage import Usage, total
+
+    used = [Usage.model_validate(c.stats["usage"]) for c in chunks if c.stats and c.stats.get("usage")]
+    newest: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    for c in chunks:
+        if c.stats and c.stats.get("concurrency") and c.worker:
+            worker, seen = c.worker.split("#")[0], _aware(c.heartbeat_at) or _now()
+            if worker not in newest or newest[worker][0] < seen:
+                newest[worker] = (seen, c.stats["concurrency"])
+    return (total(used).model_dump() if used else None), {w: stats for w, (_, stats) in newest.items()}

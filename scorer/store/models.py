@@ -202,6 +202,8 @@ class JobRow(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(255))
+    stats: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="A chunk's model usage ({'usage': Usage}) and its worker's hosted-call concurrency numbers.")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

