@@ -44,9 +44,9 @@ _CUSTOMER_SUBJECT = re.compile(
 
 
 def criterion_speaker(criterion: Criterion) -> str:
-    """Whose turns a criterion is about: its ``about`` where the rubric says so, else read from the question's
-    subject (a rubric written before ``about`` existed: "Did the customer …?" is about the customer)."""
-    if "about" in criterion.model_fields_set:
+    """Whose turns a criterion is about: its ``about`` where the rubric says customer or any, else read from the
+    question's subject (a rubric written before ``about`` existed: "Did the customer …?" is about the customer)."""
+    if criterion.about != "agent":
         return criterion.about
     return "customer" if _CUSTOMER_SUBJECT.match(criterion.question) else "agent"
 
