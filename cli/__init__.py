@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 
 import typer
 from rich.text import Text
@@ -56,6 +57,8 @@ def main() -> None:
         sys.argv.remove("--debug")
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     use_offline_hubs()
+    if not debug:  # a library's notice to its own developers, not to a QA lead reading the output
+        warnings.filterwarnings("ignore", message=r".*past_key_values.* is deprecated", category=FutureWarning)
     try:
         build_app()()
     except RubricateError as exc:

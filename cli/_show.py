@@ -118,8 +118,10 @@ def print_summary(path: Path) -> None:
     """One line per conversation: score, auto-fail, answers given, judgements flagged for review."""
     records = _load(path)
     table = Table(title=Text(f"{path}: {len(records)} conversation(s)"), title_justify="left")
-    for column in ("conversation", "judge", "score", "auto-fail", "pending auto-fail", "yes / no / na / other",
-                   "unscored", "to review", "tokens", "cost $"):
+    with_usage = any(r.get("usage") for r in records)  # columns that would stay empty are left out
+    columns = ["conversation", "judge", "score", "auto-fail", "pending auto-fail", "yes / no / na / other",
+               "unscored", "to review", *(["tokens", "cost $"] if with_usage else [])]
+    for column in columns:
         table.add_column(column)
     for r in records:
         answers = [j.get("answer") for j in r["judgements"] if j["status"] == "scored"]
@@ -133,7 +135,8 @@ def print_summary(path: Path) -> None:
                       Text(", ".join(r.get("pending_auto_fail", []))),
                       f"{counts[0]} / {counts[1]} / {counts[2]} / {other}",
                       str(sum(j["status"] == "unscored" for j in r["judgements"])),
-                      str(sum(bool(j.get("needs_review")) for j in r["judgements"])), *_usage_cells(r.get("usage")))
+                      str(sum(bool(j.get("needs_review")) for j in r["judgements"])),
+                      *(_usage_cells(r.get("usage")) if with_usage else ()))
     console.print(table)
     _print_total_usage(records)
     console.print(Text(summary_line(records)))
