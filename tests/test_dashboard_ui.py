@@ -187,3 +187,37 @@ def test_exports(api: Api) -> None:
     assert "attachment" in html.headers["content-disposition"]
     assert "Chart.js v4" in html.text and 'src="' not in html.text and 'rel="stylesheet"' not in html.text
     assert "Ana Popescu" in html.text and "Coaching" in html.text
+
+
+def _csrf(page: str) -> str:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, page
+    return token.group(1)
+
+
+def test_an_agent_disputes_a_judgement_from_the_conversation_page(api: Api) -> None:
+    _, key = create_key(api.store, "agent", "a17 disputes", agent_id="A-17")
+    client = login(fresh(api), key)
+    own = next(conversation(i).id for i in range(40) if conversation(i).agent_id == "A-17"
+               and client.get(f"/ui/conversations/{conversation(i).id}").text.count('name="criterion_id"'))
+    page = client.get(f"/ui/conversations/{own}").text
+    criterion = re.search(r'name="criterion_id" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    url = f"/ui/conversations/{own}/disputes"
+    form = {"criterion_id": criterion, "comment": "I did greet: see my first message", "csrf_token": _csrf(page)}
+    assert client.post(url, data={**form, "csrf_token": "forged"}, follow_redirects=False).status_code in (400, 403)
+    r = client.post(url, data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"#j-{criterion}")
+    page = client.get(f"/ui/conversations/{own}").text
+    assert "Dispute <b>open</b>" in page and "I did greet: see my first message" in page
+    listed = api.client.get("/v1/disputes?status=open", headers=api.auth("reviewer")).json()
+    assert any(d["conversation_id"] == own and d["criterion_id"] == criterion for d in listed)
+    again = client.post(url, data={**form, "csrf_token": _csrf(page)}, follow_redirects=False)
+    assert again.status_code == 409  # one open dispute per judgement
+    other = next(conversation(i).id for i in range(40) if conversation(i).agent_id == "A-1")
+    assert client.post(f"/ui/conversations/{other}/disputes", data={**form, "csrf_token": _csrf(page)},
+                       follow_redirects=False).status_code == 404
+    reviewer = login(fresh(api), api.keys["reviewer"])
+    reviewer_page = reviewer.get(f"/ui/conversations/{own}").text
+    assert 'name="criterion_id"' not in reviewer_page and "Dispute <b>open</b>" in reviewer_page
+    assert reviewer.post(url, data={**form, "csrf_token": _csrf(reviewer_page)},
+                         follow_redirects=False).status_code == 403

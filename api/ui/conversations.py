@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from starlette.responses import Response, StreamingResponse
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from api.ui.common import PageError, choices, scope_for, store_of
 from api.ui.render import highlight_turns, render
-from api.ui.session import ViewerDep
+from api.ui.session import ViewerDep, sessions_of
 from scorer.store.dashboard.detail import conversation_view
 from scorer.store.dashboard.listing import SORTS, ListQuery, iter_rows, list_page
+from scorer.store.disputes import DisputeError, list_disputes, open_dispute
 
 __all__ = ["router"]
 
@@ -78,5 +80,30 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
                    if j.answer is not None and j.criterion_id in scales and scales[j.criterion_id].is_failing(j.answer)}
     turns, anchors = highlight_turns(view.conversation, view.card, failing)
     criteria = {c.id: c for c in view.rubric.criteria} if view.rubric else {}
+    disputes = {}  # the newest dispute of each criterion (oldest first in, newest wins)
+    for d in reversed(list_disputes(store_of(request), agent_id=viewer.agent_id)):
+        if d.conversation_id == view.conversation.id:
+            disputes[d.criterion_id] = d
     return render(request, "conversation.html", viewer=viewer, view=view, c=view.conversation, turns=turns,
-                  anchors=anchors, failing=failing, criteria=criteria, params={}, active="conversations")
+                  anchors=anchors, failing=failing, criteria=criteria, disputes=disputes,
+                  can_dispute=viewer.agent_id is not None, params={}, active="conversations")
+
+
+@router.post("/conversations/{conversation_id}/disputes", summary="An agent disputes a judgement")
+def dispute_judgement(request: Request, conversation_id: str, viewer: ViewerDep,
+                      criterion_id: Annotated[str, Form(max_length=255)] = "",
+                      comment: Annotated[str, Form(max_length=5000)] = "",
+                      csrf_token: Annotated[str, Form()] = "") -> Response:
+    """The dashboard's form for ``POST /v1/conversations/{id}/disputes``: same rules (own conversations only, one
+    open dispute per judgement, the dispute window), then back to the judgement."""
+    sessions_of(request).check_csrf(request, csrf_token)
+    if viewer.agent_id is None:
+        raise PageError(403, "only an agent key disputes judgements; reviewers decide them in Label Studio")
+    if not comment.strip():
+        raise PageError(422, "say why the judgement is wrong: the comment is what the reviewer reads")
+    try:
+        open_dispute(store_of(request), conversation_id, criterion_id, comment.strip(), agent_id=viewer.agent_id,
+                     window_days=request.app.state.settings.dispute_window_days)
+    except DisputeError as exc:
+        raise PageError(exc.status, str(exc)) from exc
+    return RedirectResponse(f"/ui/conversations/{conversation_id}#j-{criterion_id}", status_code=303)
