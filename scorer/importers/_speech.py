@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from scorer._errors import ConversationError
@@ -49,6 +50,12 @@ class SpeechOptions:
     started_at: datetime | None = None
     merge_gap: float = DEFAULT_MERGE_GAP
     language: str | None = None
+
+    def for_file(self, source: object) -> SpeechOptions:
+        """These options with the conversation id taken from the file's name where none was given."""
+        if self.conversation_id is None and isinstance(source, str | Path):
+            return replace(self, conversation_id=Path(source).stem)
+        return self
 
 
 def _agent(segments: Sequence[Segment], options: SpeechOptions) -> tuple[set[str], str]:

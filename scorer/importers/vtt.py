@@ -7,7 +7,6 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import webvtt
 from webvtt.errors import MalformedFileError
@@ -41,10 +40,8 @@ def _voices(lines: list[str]) -> list[tuple[str | None, str]]:
 
 def read_webvtt(source: Source, options: SpeechOptions | None = None) -> Iterator[ImportItem]:
     """Yield the call as one conversation, and a :class:`Skipped` for each cue left out (no voice, no text)."""
-    options = options or SpeechOptions()
+    options = (options or SpeechOptions()).for_file(source)
     name = source_name(source)
-    if options.conversation_id is None and isinstance(source, str | Path):
-        options = SpeechOptions(**{**options.__dict__, "conversation_id": Path(source).stem})
     with open_source(source) as handle:
         try:
             text = handle.read().decode("utf-8-sig")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from scorer.importers._base import ImportItem, Skipped, Source, open_source, source_name
@@ -42,10 +41,8 @@ def _segments(data: Any, name: str, cid: str | None) -> Iterator[Segment | Skipp
 
 def read_whisperx(source: Source, options: SpeechOptions | None = None) -> Iterator[ImportItem]:
     """Yield the call as one conversation, and a :class:`Skipped` for each segment left out."""
-    options = options or SpeechOptions()
+    options = (options or SpeechOptions()).for_file(source)
     name = source_name(source)
-    if options.conversation_id is None and isinstance(source, str | Path):
-        options = SpeechOptions(**{**options.__dict__, "conversation_id": Path(source).stem})
     with open_source(source) as handle:
         try:
             data = json.loads(handle.read().decode("utf-8-sig"))
