@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -50,7 +49,9 @@ from scorer.store.models import (  # noqa: E402
 )
 from scorer.types import Conversation, ScoreCard  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_api import fresh_postgres  # noqa: E402  (the same throwaway PostgreSQL database)
+
 TEAMS = ["EN Chat", "EN Voice", "EN Email", "ZH Care", "RO Care", "BG Care"]
 LANGUAGES = {"EN Chat": "en", "EN Voice": "en", "EN Email": "en", "ZH Care": "zh", "RO Care": "ro", "BG Care": "bg"}
 CHANNELS = {"EN Chat": "chat", "EN Voice": "call", "EN Email": "email", "ZH Care": "chat", "RO Care": "call",
@@ -209,24 +210,6 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def postgres_url() -> tuple[str, Any] | None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"rubricate_bench_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
-        return None
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=100_000)
@@ -238,7 +221,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         backends: list[tuple[str, str, Any]] = [("sqlite", f"sqlite:///{tmp / 'bench.db'}", None)]
-        if not args.no_postgres and (pg := postgres_url()) is not None:
+        if not args.no_postgres and (pg := fresh_postgres()) is not None:
             backends.append(("postgresql", pg[0], pg[1]))
         for name, url, cleanup in backends:
             try:

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from scorer._errors import RubricateError
-from scorer.store.models import ConversationRow, JudgementRow, RubricVersionRow, ScoreCardRow
+from scorer.store.models import ConversationRow, JudgementRow, ScoreCardRow
 from scorer.store.programme_models import CalibrationAnswerRow, CalibrationSessionRow
+from scorer.store.queries import scored_cards
 from scorer.store.repository import Store
 from scorer.store.reviews import record_review
 from scorer.types import Review, Rubric
@@ -58,15 +59,9 @@ def _out(row: CalibrationSessionRow) -> CalibrationSession:
 
 def _cards(store: Store, rubric: Rubric, judge: str | None) -> dict[str, int]:
     """Newest scored card id per conversation of the rubric version."""
-    query = (select(ScoreCardRow.id, ConversationRow.external_id)
-             .join(ConversationRow, ScoreCardRow.conversation_id == ConversationRow.id)
-             .join(RubricVersionRow, ScoreCardRow.rubric_version_id == RubricVersionRow.id)
-             .where(RubricVersionRow.rubric_id == rubric.id, RubricVersionRow.version == rubric.version,
-                    ScoreCardRow.status == "scored"))
-    if judge:
-        query = query.where(ScoreCardRow.judge == judge)
+    query = scored_cards(rubric.id, rubric.version, judge, ScoreCardRow.id, ConversationRow.external_id)
     with store.session() as s:
-        return {external_id: card_id for card_id, external_id in s.execute(query.order_by(ScoreCardRow.id))}
+        return {external_id: card_id for card_id, external_id in s.execute(query)}
 
 
 def pick_conversations(store: Store, rubric: Rubric, n: int, *, seed: int = 0, judge: str | None = None) -> list[str]:

@@ -24,6 +24,7 @@ __all__ = [
     "newest_rubric_version",
     "review_state",
     "rubric_versions",
+    "scored_cards",
     "select_conversations",
 ]
 
@@ -162,3 +163,17 @@ def newest_rubric_version(session: Session, rubric_id: str) -> str | None:
     """The newest stored version of a rubric, read inside the caller's transaction (None when none is stored)."""
     return session.scalar(select(RubricVersionRow.version).where(RubricVersionRow.rubric_id == rubric_id)
                           .order_by(RubricVersionRow.id.desc()).limit(1))
+
+
+def scored_cards(rubric_id: str, version: str, judge: str | None, *columns: Any) -> Select[Any]:
+    """``columns`` of the scored (not excluded) cards of one rubric version, oldest first (so a dict built from the
+    rows keeps each conversation's newest card); ``judge`` narrows to one judge."""
+    query = (select(*columns)
+             .join(ConversationRow, ScoreCardRow.conversation_id == ConversationRow.id)
+             .join(RubricVersionRow, ScoreCardRow.rubric_version_id == RubricVersionRow.id)
+             .where(RubricVersionRow.rubric_id == rubric_id, RubricVersionRow.version == version,
+                    ScoreCardRow.status == "scored"))
+    if judge:
+        query = query.where(ScoreCardRow.judge == judge)
+    return query.order_by(ScoreCardRow.id)
+

@@ -18,6 +18,7 @@ from scorer.store.models import (
     RubricVersionRow,
     ScoreCardRow,
 )
+from scorer.store.queries import scored_cards
 from scorer.store.repository import Store
 from scorer.types import Conversation, Rubric
 
@@ -34,15 +35,10 @@ class QueuedPick:
 
 
 def _newest_cards(s, rubric: Rubric, judge: str | None):  # type: ignore[no-untyped-def]
-    query = (select(ScoreCardRow.id, ConversationRow.external_id, ConversationRow.payload)
-             .join(ConversationRow, ScoreCardRow.conversation_id == ConversationRow.id)
-             .join(RubricVersionRow, ScoreCardRow.rubric_version_id == RubricVersionRow.id)
-             .where(RubricVersionRow.rubric_id == rubric.id, RubricVersionRow.version == rubric.version,
-                    ScoreCardRow.status == "scored"))
-    if judge:
-        query = query.where(ScoreCardRow.judge == judge)
+    query = scored_cards(rubric.id, rubric.version, judge,
+                         ScoreCardRow.id, ConversationRow.external_id, ConversationRow.payload)
     newest: dict[str, tuple[int, dict]] = {}  # type: ignore[type-arg]
-    for card_id, external_id, payload in s.execute(query.order_by(ScoreCardRow.id)):
+    for card_id, external_id, payload in s.execute(query):
         newest[external_id] = (card_id, payload)
     return newest
 
