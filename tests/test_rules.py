@@ -136,6 +136,24 @@ def test_require_within_first_and_last_turns() -> None:
     assert answers(c2)["closing"].answer == "yes"
 
 
+@pytest.mark.parametrize(("cid", "language", "first", "answer"), [
+    ("en-call-interrupt-bad", "en", "Energy Direct.", "yes"),          # a bare company name names the company
+    ("zh-call-interrupt-mixed", "zh", "您好，移动客服。", "yes"),
+    ("en-chat-login-mixed", "en", "Hi! Sorry about that.", "no"),       # a greeting alone does not
+    ("bg-call-dostavka-bad", "bg", "Да.", "no"),
+])
+def test_example_greeting_counts_the_organisations_name(cid: str, language: str, first: str, answer: str) -> None:
+    from pathlib import Path
+
+    from scorer.rubric import load_rubric
+
+    rubric = load_rubric(Path(__file__).resolve().parents[1] / "examples" / "rubrics" / "support-core.yaml")
+    greeting = [c for c in rubric.criteria if c.id == "greeting"]
+    c = Conversation(id=cid, language=language, turns=[{"speaker": "agent", "text": first}])
+    (j,) = answer_rules(c, greeting)
+    assert j.answer == answer and (answer == "no" or c.turns[0].text[j.evidence[0].start:j.evidence[0].end])
+
+
 def test_regex_kind_matches_original_text() -> None:
     j = answers(conv("en", ("agent", "Please read me your FULL card number: like 4111111111111111")))["card_number"]
     assert j.answer == "no" and [e.quote for e in j.evidence] == ["FULL card number", "4111111111111111"]
