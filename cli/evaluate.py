@@ -211,14 +211,50 @@ def calibrate(source: FromOption, rubric: RubricOption, judge: JudgeOption = Non
                       + (f" · {result['note']}" if result.get("note") else ""))
 
 
-def train_command(source: FromOption, rubric: RubricOption, db: DbOption = None,
-                  embedding: EmbeddingOption = "auto", level: LevelOption = "auto") -> None:
-    """Fit the learned judge on human labels (a dataset, or the reviews `review pull` stored)."""
+def train_command(source: FromOption,
+                  rubric: Annotated[Path | None, typer.Option("--rubric", "-r", help="Rubric YAML file (not needed "
+                                                              "with --spam).")] = None,
+                  db: DbOption = None, embedding: EmbeddingOption = "auto", level: LevelOption = "auto",
+                  spam: Annotated[bool, typer.Option("--spam", help="Train the spam filter eligibility uses instead, "
+                                                     "on the spam labels reviewers ticked (--from reviews).")] = False,
+                  ) -> None:
+    """Fit the learned judge on human labels (a dataset, or the reviews `review pull` stored); with --spam, the
+    learned spam filter."""
     from scorer.rubric import load_rubric
 
+    if spam:
+        _train_spam(source, db, embedding)
+        return
+    if rubric is None:
+        raise RubricateError("--rubric is needed to train the learned judge (only --spam trains without one)")
     the_rubric = load_rubric(rubric)
     folder = _train_and_save(_dataset(source, the_rubric, db), the_rubric, embedding, level)
     console.print(f"learned judge saved in {folder}; use it with --judge learned")
+
+
+def _train_spam(source: str, db: str | None, embedding: str) -> None:
+    """Train the spam filter on the stored spam labels; too few labels: say so, write nothing."""
+    from eval.spam_training import train_spam
+    from scorer.programme import Eligibility
+    from scorer.spam import spam_model_dir
+    from scorer.store.conversation_labels import labelled_conversations
+
+    if source != "reviews":
+        raise RubricateError("--spam learns from the spam labels `review pull` stored: use --from reviews")
+    settings = settings_for(db)
+    examples = labelled_conversations(open_store(settings))
+    with console.status(f"training the spam filter on {len(examples)} labelled conversations …"):
+        model = train_spam(examples, embedding="e5" if embedding == "auto" else embedding,
+                           cache_dir=settings.cache_dir / "embeddings")
+    folder = model.save(spam_model_dir(settings))
+    console.print(f"spam filter trained on {model.trained_on['spam']} spam and {model.trained_on['not_spam']} "
+                  f"not-spam conversations ({model.embedding}), saved in {folder}")
+    for threshold, row in model.heldout["at"].items():
+        precision = "—" if row["precision"] is None else f"{row['precision']:.2f}"
+        console.print(f"  held out, P(spam) ≥ {threshold}: {row['flagged']} flagged, precision {precision}, "
+                      f"recall {row['recall']:.2f}")
+    console.print("scoring now excludes conversations at or above the rubric's eligibility.learned_spam_threshold "
+                  f"(default {Eligibility().learned_spam_threshold}) as learned:spam")
 
 
 def register(app: typer.Typer) -> None:

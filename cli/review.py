@@ -72,6 +72,10 @@ def pull(rubric: RubricOption, db: DbOption = None) -> None:
                   f"{len(result.rejected)} rejected")
     for criterion, count in sorted(result.per_criterion.items()):
         console.print(f"  {criterion}: {count}")
+    if result.labels or result.labels_deleted:
+        counts = ", ".join(f"{n} {label}" for label, n in sorted(result.labels.items()))
+        console.print(f"conversation labels: {counts or 'none new'}; {result.labels_deleted} deleted "
+                      "(train the spam filter with `rubricate train --spam`)")
     for dispute in result.disputes:
         console.print(f"  dispute #{dispute.id} {escape(dispute.conversation_id)} / {escape(dispute.criterion_id)}: "
                       f"[bold]{dispute.status}[/] ({escape(str(dispute.disputed_answer))} → "

@@ -117,6 +117,12 @@ def score(
                       "[bold yellow]PII redaction off[/]: transcripts go to the hosted model verbatim")
     with console.status(f"loading judge {escape(judge_spec)} …"):
         the_judge = get_judge(judge_spec, options)
+        from scorer.spam import load_spam_filter
+
+        spam = None if include_excluded else load_spam_filter(settings)
+    if spam is not None:
+        console.print(f"learned spam filter on (P(spam) ≥ {the_rubric.eligibility.learned_spam_threshold} → "
+                      f"learned:spam; trained on {spam.model.trained_on})")
     store = None if no_store else open_store(settings)
     if store is not None:
         store.save_rubric(the_rubric)
@@ -143,7 +149,7 @@ def score(
         with progress:
             task = progress.add_task("score", total=len(records), current="")
             for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
-                                     include_excluded=include_excluded, budget=budget):
+                                     include_excluded=include_excluded, budget=budget, spam=spam):
                 summary.add(item)
                 if store is not None and item.card is not None and not item.cached:
                     alerts += fire_card_alerts(store, settings, the_rubric, by_id[item.card.conversation_id],

@@ -22,10 +22,11 @@ from typing import Any
 import httpx
 
 from labeling._venv import LabelStudioError
-from labeling.config import label_config
-from labeling.tasks import RejectedResult, annotation_to_reviews, build_task
+from labeling.config import has_flags, label_config
+from labeling.tasks import RejectedResult, annotation_flags, annotation_to_reviews, build_task
 from scorer._extras import require
 from scorer.store import Store
+from scorer.store.conversation_labels import record_label, supersede_missing_labels
 from scorer.store.disputes import Dispute, dispute_comments, resolve_disputes
 from scorer.store.learning import enqueue_learning
 from scorer.store.reviews import (
@@ -75,6 +76,8 @@ class PullResult:
     rejected: list[RejectedResult] = field(default_factory=list)
     per_criterion: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     disputes: list[Dispute] = field(default_factory=list)
+    labels: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # "spam"/"not spam" events stored
+    labels_deleted: int = 0
 
 
 def model_version(rubric: Rubric) -> str:
@@ -110,12 +113,25 @@ def ensure_project(client: httpx.Client, rubric: Rubric, *, reviewer: str | None
     title = project_title(rubric) + (f" · {reviewer}" if reviewer else "")
     for project in _projects(client):
         if project.get("title") == title:
+            _add_flags(client, project, rubric)
             return int(project["id"])
     created = _call(client, "POST", "/api/projects", json={
         "title": title, "label_config": label_config(rubric), "model_version": model_version(rubric),
         "show_collab_predictions": True, "description": rubric.name,
     })
     return int(created["id"])
+
+
+def _add_flags(client: httpx.Client, project: dict[str, Any], rubric: Rubric) -> None:
+    """Give a project made before the conversation-level ``flags`` control the current label config (a control is
+    only added, so Label Studio keeps every existing annotation valid); a refusal is logged, the push goes on."""
+    if has_flags(str(project.get("label_config") or "")):
+        return
+    try:
+        _call(client, "PATCH", f"/api/projects/{project['id']}", json={"label_config": label_config(rubric)})
+        log.info("project %s: added the conversation-level spam flag to its label config", project["id"])
+    except LabelStudioError as exc:
+        log.warning("project %s keeps its label config without the spam flag: %s", project["id"], exc)
 
 
 def learn_count(routed: int, share: float) -> int:
@@ -228,12 +244,25 @@ def ingest_task(store: Store, rubric: Rubric, task: dict[str, Any], result: Pull
         reviews, rejected = annotation_to_reviews(annotation, conversation, rubric, ai, reviewer=reviewer)
         result.rejected.extend(rejected)
         version = str(annotation.get("updated_at") or annotation.get("created_at") or "")
+        _store_flags(store, rubric, task, annotation, conversation.id, reviewer, version, result)
         for review in reviews:
             if record_review(store, pushed[review.criterion_id].judgement_id, review, external_version=version):
                 result.stored += 1
                 result.per_criterion[review.criterion_id] += 1
             else:
                 result.unchanged += 1
+
+
+def _store_flags(store: Store, rubric: Rubric, task: dict[str, Any], annotation: dict[str, Any],
+                 conversation_id: str, reviewer: str | None, version: str, result: PullResult) -> None:
+    """Store the annotation's conversation-level labels (spam ticked or not) with who and which version."""
+    flags, rejected = annotation_flags(annotation)
+    result.rejected.extend(rejected)
+    for flag, value in flags.items():
+        if record_label(store, conversation_id, flag, value, reviewer=reviewer, source=SOURCE,
+                        external_id=str(annotation.get("id", "")), external_version=version, task_id=int(task["id"]),
+                        rubric_version=rubric.version):
+            result.labels[flag if value else f"not {flag}"] += 1
 
 
 def pull(store: Store, connection: Connection, rubric: Rubric,
@@ -255,6 +284,8 @@ def pull(store: Store, connection: Connection, rubric: Rubric,
             if after_task is not None:
                 after_task(int(task["id"]))
         result.deleted = supersede_missing(store, SOURCE, judgements, present)
+        result.labels_deleted = supersede_missing_labels(store, SOURCE, {t: a for t, a in present.items()
+                                                                         if t in index})
     result.disputes = resolve_disputes(store, rubric)
     store.set_state(f"label_studio:{rubric.version}:last_pull", datetime.now(UTC).isoformat())
     return result

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labeling.config import ANSWER, COMMENT, EVIDENCE, TRANSCRIPT, key, render_for_review
+from labeling.config import ANSWER, COMMENT, EVIDENCE, FLAG_VALUES, FLAGS, TRANSCRIPT, key, render_for_review
 from scorer.types import Conversation, Evidence, Judgement, Review, Rubric
 
-__all__ = ["RejectedResult", "annotation_to_reviews", "build_task", "evidence_from_span", "evidence_to_span"]
+__all__ = ["RejectedResult", "annotation_flags", "annotation_to_reviews", "build_task", "evidence_from_span",
+           "evidence_to_span"]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def annotation_to_reviews(
                                                f"{labels} is not inside one turn or names no single criterion"))
             else:
                 spans.setdefault(labels[0], []).append(span)
-        else:
+        elif name != FLAGS:  # conversation-level flags are read by annotation_flags
             rejected.append(RejectedResult(None, f"result for unknown control {name!r}"))
     reviews = []
     for criterion_id, answer in answers.items():
@@ -135,3 +136,19 @@ def annotation_to_reviews(
     for r in rejected:
         log.warning("annotation %s: %s", annotation.get("id"), r.reason)
     return reviews, rejected
+
+
+def annotation_flags(annotation: dict[str, Any]) -> tuple[dict[str, bool], list[RejectedResult]]:
+    """The conversation-level labels of an annotation: each of ``FLAG_VALUES`` ticked (True) or not (False) — a
+    reviewer who submitted the task without ticking ``spam`` said it is not spam. Unknown values are rejected."""
+    ticked: set[str] = set()
+    rejected: list[RejectedResult] = []
+    for item in annotation.get("result", []):
+        if str(item.get("from_name", "")) != FLAGS:
+            continue
+        for value in (item.get("value") or {}).get("choices") or []:
+            if value in FLAG_VALUES:
+                ticked.add(str(value))
+            else:
+                rejected.append(RejectedResult(None, f"conversation flag {value!r} is not one of {list(FLAG_VALUES)}"))
+    return {flag: flag in ticked for flag in FLAG_VALUES}, rejected

@@ -10,19 +10,38 @@ stored, counted and shown like any other result. Reasons, checked in this order:
                   promotional phrases (en, zh, ro, bg)
 ``auto_reply``    every agent turn is an out-of-office or auto-acknowledgement message (en, zh, ro, bg rules)
 ``too_short``     fewer than ``min_agent_words`` words written by agents (each CJK character counts as a word)
+``learned:spam``  after every rule, when a trained spam filter is present (:mod:`scorer.spam`, trained on the spam
+                  labels reviewers tick in Label Studio): P(spam) ≥ ``learned_spam_threshold`` (default 0.8); the
+                  card's ``excluded_confidence`` is that probability. ``exclude_spam: false`` turns it off too.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Protocol
 
 from scorer.conditions import matches
 from scorer.programme import Eligibility
 from scorer.types import Conversation, Rubric, ScoreCard
 
-__all__ = ["AUTO_REPLY_PATTERNS", "SPAM_PATTERNS", "Eligibility", "agent_word_count", "eligibility_check",
-           "excluded_card", "exclusion_reason", "is_auto_reply", "is_spam"]
+__all__ = ["AUTO_REPLY_PATTERNS", "LEARNED_SPAM", "SPAM_PATTERNS", "Eligibility", "Exclusion", "SpamScorer",
+           "agent_word_count", "eligibility_check", "excluded_card", "exclusion", "exclusion_reason", "is_auto_reply",
+           "is_spam"]
+
+LEARNED_SPAM = "learned:spam"
+
+
+class SpamScorer(Protocol):
+    """What eligibility needs of a learned spam filter (:class:`scorer.spam.SpamFilter`)."""
+
+    def probability(self, conversation: Conversation) -> float:
+        """P(spam) of the conversation."""
+        ...
+
+
+Exclusion = tuple[str, float | None]
+"""(reason, confidence): the confidence is the spam filter's P(spam) for ``learned:spam``, None for rules."""
 
 AUTO_REPLY_PATTERNS: dict[str, tuple[str, ...]] = {
     "en": (r"\bout of (the )?office\b", r"\bauto(matic|mated)?[- ]?(reply|response|acknowledge?ment)\b",
@@ -100,14 +119,29 @@ def exclusion_reason(conversation: Conversation, rules: Eligibility) -> str | No
     return None
 
 
-def eligibility_check(conversation: Conversation, rubric: Rubric, judge_id: str) -> ScoreCard | None:
-    """The ``excluded`` card when the rubric's eligibility rules exclude the conversation, else None."""
-    reason = exclusion_reason(conversation, rubric.eligibility)
-    return None if reason is None else excluded_card(conversation, rubric, judge_id, reason)
+def exclusion(conversation: Conversation, rules: Eligibility, spam: SpamScorer | None = None) -> Exclusion | None:
+    """Why the conversation is not worth scoring and how sure: the rules first, then (with ``spam``, a trained
+    filter) ``learned:spam`` when P(spam) reaches ``rules.learned_spam_threshold``; None when it is eligible."""
+    reason = exclusion_reason(conversation, rules)
+    if reason is not None:
+        return reason, None
+    if spam is not None and rules.exclude_spam:
+        p = spam.probability(conversation)
+        if p >= rules.learned_spam_threshold:
+            return LEARNED_SPAM, p
+    return None
 
 
-def excluded_card(conversation: Conversation, rubric: Rubric, judge_id: str, reason: str) -> ScoreCard:
-    """The score card of an excluded conversation: no judgements, no score, the reason."""
+def eligibility_check(conversation: Conversation, rubric: Rubric, judge_id: str,
+                      spam: SpamScorer | None = None) -> ScoreCard | None:
+    """The ``excluded`` card when the rubric's eligibility rules (or the spam filter) exclude it, else None."""
+    found = exclusion(conversation, rubric.eligibility, spam)
+    return None if found is None else excluded_card(conversation, rubric, judge_id, *found)
+
+
+def excluded_card(conversation: Conversation, rubric: Rubric, judge_id: str, reason: str,
+                  confidence: float | None = None) -> ScoreCard:
+    """The score card of an excluded conversation: no judgements, no score, the reason (and its confidence)."""
     return ScoreCard(conversation_id=conversation.id, rubric_id=rubric.id, rubric_version=rubric.version,
-                     judge=judge_id, score=None, status="excluded", excluded_reason=reason, judgements=[],
-                     created_at=datetime.now(UTC))
+                     judge=judge_id, score=None, status="excluded", excluded_reason=reason,
+                     excluded_confidence=confidence, judgements=[], created_at=datetime.now(UTC))

@@ -14,6 +14,7 @@ def card_to_record(card: ScoreCard, rubric: Rubric) -> dict[str, Any]:
     questions = {c.id: c.question for c in rubric.criteria}
     if card.status == "excluded":  # stored and counted with its reason, never silently dropped
         return {"conversation_id": card.conversation_id, "status": "excluded", "reason": card.excluded_reason,
+                **({"confidence": card.excluded_confidence} if card.excluded_confidence is not None else {}),
                 "rubric_id": card.rubric_id, "rubric_version": card.rubric_version, "judge": card.judge,
                 "score": None, "auto_failed": False, "auto_failed_by": [], "categories": {}, "judgements": []}
     return {

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from scorer.conditions import split_applicable
-from scorer.eligibility import eligibility_check
+from scorer.eligibility import SpamScorer, eligibility_check
 from scorer.evidence import attach_evidence
 from scorer.io import BadRecord
 from scorer.judges import Judge
@@ -62,12 +62,14 @@ def score_conversation(
     store: Store | None = None,
     policy: RoutingPolicy | None = None,
     include_excluded: bool = False,
+    spam: SpamScorer | None = None,
 ) -> tuple[ScoreCard, bool]:
     """Score one conversation; returns the card and whether it came from the store (no model call).
 
     A stored card is returned as it is, except that criteria left unscored (a timeout, a model error) are asked
     again; only those are updated. A conversation the rubric's eligibility rules exclude gets an ``excluded``
-    card with the reason, stored like any other, and no model call (``include_excluded`` scores it anyway).
+    card with the reason, stored like any other, and no model call (``include_excluded`` scores it anyway);
+    ``spam``, a trained spam filter, is asked after the rules (``learned:spam``, see :mod:`scorer.eligibility`).
     """
     cached = store.find_score_card(conversation, rubric, judge.id) if store is not None else None
     if cached is not None and cached.status == "excluded" and include_excluded:
@@ -75,7 +77,7 @@ def score_conversation(
         cached = None
     if cached is not None and all(j.status == "scored" for j in cached.judgements):
         return cached, True
-    excluded = None if include_excluded or cached else eligibility_check(conversation, rubric, judge.id)
+    excluded = None if include_excluded or cached else eligibility_check(conversation, rubric, judge.id, spam)
     if excluded is not None:
         if store is not None:
             store.save_score_card(conversation, rubric, excluded)
@@ -191,6 +193,7 @@ def score_batch(
     include_excluded: bool = False,
     batch_size: int = 64,
     budget: Budget | None = None,
+    spam: SpamScorer | None = None,
 ) -> Iterator[BatchItem]:
     """Score every record in turn, yielding one :class:`BatchItem` each; the batch never stops on one failure.
 
@@ -204,7 +207,7 @@ def score_batch(
         for record in group:
             if budget is not None and budget.stopped:
                 return
-            item = _score_record(record, rubric, judge, store, policy, include_excluded)
+            item = _score_record(record, rubric, judge, store, policy, include_excluded, spam)
             if budget is not None and item.card is not None and not item.cached:
                 budget.charge(item.card.usage)
             if on_item is not None:
@@ -236,12 +239,12 @@ def _stored(store: Store, conversation: Conversation, rubric: Rubric, judge: Jud
 
 
 def _score_record(record: Conversation | BadRecord, rubric: Rubric, judge: Judge, store: Store | None,
-                  policy: RoutingPolicy | None, include_excluded: bool) -> BatchItem:
+                  policy: RoutingPolicy | None, include_excluded: bool, spam: SpamScorer | None) -> BatchItem:
     if isinstance(record, BadRecord):
         return BatchItem(record.location, record.conversation_id, error=record.reason)
     try:
         card, cached = score_conversation(record, rubric, judge, store=store, policy=policy,
-                                          include_excluded=include_excluded)
+                                          include_excluded=include_excluded, spam=spam)
         return BatchItem(record.id, record.id, card=card, cached=cached)
     except Exception as exc:  # storage trouble etc.: report it, go on with the next one
         log.exception("could not score %s", record.id)

@@ -39,6 +39,9 @@ class Eligibility(BaseModel):
     exclude_tags: list[str] = Field(default_factory=lambda: ["spam", "test"], description="Tags → tag:<tag>.")
     exclude_spam: bool = Field(default=True, description="Customer messages that read as spam by rules → spam.")
     exclude_if: Condition | None = Field(default=None, description="Field conditions → field:<name>.")
+    learned_spam_threshold: float = Field(
+        default=0.8, ge=0.5, le=1.0, description="With a trained spam filter (`rubricate train --spam`) present, "
+        "P(spam) at or above this → learned:spam (after every rule; off with exclude_spam: false).")
 
     @field_validator("exclude_if", mode="before")
     @classmethod

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # The QA programme (docs/programme.md) ----------------------------------------------------------------------
     eligibility_file: Path | None = Field(default=None, description="YAML with the eligibility rules of every rubric "
                                           "that has no eligibility block of its own.")
+    spam_model_dir: Path | None = Field(default=None, description="The learned spam filter eligibility uses when "
+                                        "present (`rubricate train --spam`); default data_dir/models/spam.")
     dispute_window_days: int = Field(default=14, ge=0, description="Days after scoring an agent may dispute.")
     alert_url: str | None = Field(default=None, description="Webhook URL alerts are POSTed to (or a rubric's "
                                   "alerts.url).")

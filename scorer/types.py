@@ -223,7 +223,10 @@ class Rubric(BaseModel):
         normalised = [_without_unset(_hashed(c), ("applies_if",)) for c in self.criteria]
         content: dict[str, object] = {"id": self.id, "criteria": normalised}
         if self.eligibility != Eligibility():  # the default leaves versions of existing rubrics unchanged
-            content["eligibility"] = self.eligibility.model_dump(mode="json")
+            eligibility = self.eligibility.model_dump(mode="json")
+            if eligibility["learned_spam_threshold"] == Eligibility().learned_spam_threshold:
+                del eligibility["learned_spam_threshold"]  # added later: at its default, versions stay as they were
+            content["eligibility"] = eligibility
         blob = json.dumps(content, sort_keys=True, ensure_ascii=False)
         self.version = hashlib.sha256(blob.encode()).hexdigest()[:12]
         return self
@@ -308,6 +311,8 @@ class ScoreCard(BaseModel):
     status: Literal["scored", "excluded"] = Field(
         default="scored", description="``excluded``: not worth scoring (eligibility rules); no judgements, a reason.")
     excluded_reason: str | None = Field(default=None, description="Why the conversation was excluded, e.g. too_short.")
+    excluded_confidence: float | None = Field(default=None, description="For learned:spam: the spam filter's "
+                                              "P(spam); None for exclusions by rule.")
     auto_failed: bool = False
     auto_failed_by: list[str] = Field(default_factory=list)
     provisional: bool = Field(default=False, description="A pending auto-fail awaits a human (score shown without it).")

@@ -104,6 +104,7 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
         if rubric is None:
             raise RubricateError(f"rubric {work.rubric_id}@{work.rubric_version} is not stored any more")
         judge = runtime.judge(work.judge, rubric)
+        spam = runtime.spam_filter()
     except StorageError:
         raise
     except RubricateError as exc:  # unknown judge, model missing: every conversation fails with the reason
@@ -133,7 +134,8 @@ def run_chunk(runtime: JobRuntime, store: Store, work: ChunkWork, stop: threadin
                 outcome.errors.append(f"{conversation_id}: the conversation is not stored")
             else:
                 try:
-                    card, cached = score_conversation(conversation, rubric, judge, store=store, policy=policy)
+                    card, cached = score_conversation(conversation, rubric, judge, store=store, policy=policy,
+                                                      spam=spam)
                     if not cached:
                         fire_card_alerts(store, runtime.settings, rubric, conversation, card)
                     if not cached and card.usage is not None:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scorer.judges import Judge, get_judge
 from scorer.policy import build_policy
@@ -14,6 +15,9 @@ from scorer.routing import RoutingPolicy
 from scorer.settings import Settings
 from scorer.store import Store
 from scorer.types import Conversation, Criterion, Judgement, Rubric
+
+if TYPE_CHECKING:
+    from scorer.spam import SpamFilter
 
 __all__ = ["BoundedJudge", "JobRuntime", "LazyStore", "Pacer", "RequestGate"]
 
@@ -152,6 +156,12 @@ class JobRuntime:
                 options = self.settings.judge_options(rubric.version)
                 self._judges[key] = BoundedJudge(get_judge(spec, options), self.semaphore, self.pacer)
             return self._judges[key]
+
+    def spam_filter(self) -> SpamFilter | None:
+        """The learned spam filter eligibility asks after its rules, when one was trained (reloaded when retrained)."""
+        from scorer.spam import load_spam_filter
+
+        return load_spam_filter(self.settings)
 
     def policy(self, store: Store, rubric: Rubric, judge_id: str) -> RoutingPolicy:
         """Routing exactly as the CLI does it (:func:`scorer.policy.build_policy`)."""

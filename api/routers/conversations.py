@@ -238,6 +238,7 @@ def scorecard(
     return ScorecardOut(
         conversation_id=card.conversation_id, rubric_id=card.rubric_id, rubric_version=card.rubric_version,
         judge=card.judge, score=card.score, status=card.status, excluded_reason=card.excluded_reason,
+        excluded_confidence=card.excluded_confidence,
         auto_failed=card.auto_failed, auto_failed_by=card.auto_failed_by,
         provisional=card.provisional, pending_auto_fail=card.pending_auto_fail,
         categories=card.categories, stale=stored.stale, created_at=card.created_at, judgements=judgements,

@@ -55,7 +55,9 @@ class ScorecardOut(BaseModel):
     status: Literal["scored", "excluded"] = Field(
         default="scored", description="``excluded``: the rubric's eligibility rules left it unscored (no judgements).")
     excluded_reason: str | None = Field(default=None, description="Why it was excluded: too_short, bot_only, "
-                                        "auto_reply, tag:<tag>, field:<name>.")
+                                        "auto_reply, spam, tag:<tag>, field:<name>, learned:spam.")
+    excluded_confidence: float | None = Field(default=None, description="For learned:spam, the spam filter's "
+                                              "P(spam); None for exclusions by rule.")
     auto_failed: bool
     auto_failed_by: list[str]
     provisional: bool = Field(default=False, description="An auto-fail criterion failed with an answer not sure "

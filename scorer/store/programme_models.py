@@ -1,17 +1,19 @@
 """Tables of the QA programme's workflows: disputes, alert deliveries (and every attempt), calibration sessions
-and their answers. Migration 0004 creates them; they share :class:`scorer.store.models.Base`."""
+and their answers (migration 0004), and reviewers' conversation-level labels such as spam (migration 0006); they
+share :class:`scorer.store.models.Base`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scorer.store.models import Base, utcnow
 
-__all__ = ["AlertAttemptRow", "AlertDeliveryRow", "CalibrationAnswerRow", "CalibrationSessionRow", "DisputeRow"]
+__all__ = ["AlertAttemptRow", "AlertDeliveryRow", "CalibrationAnswerRow", "CalibrationSessionRow",
+           "ConversationLabelRow", "DisputeRow"]
 
 
 class DisputeRow(Base):
@@ -99,3 +101,24 @@ class CalibrationAnswerRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ConversationLabelRow(Base):
+    """A reviewer's label of a whole conversation (``spam``: true or false), append-only like review events: an
+    updated annotation adds a row and marks the earlier one superseded; a deleted one adds a ``deleted`` row."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("conversation_id", "label", "source", "external_id", "external_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(16), default="labelled", doc="labelled or deleted")
+    reviewer: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(64), default="", doc="E.g. the Label Studio annotation id.")
+    external_version: Mapped[str] = mapped_column(String(64), default="", doc="E.g. the annotation's updated_at.")
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True, doc="The Label Studio task it came from.")
+    rubric_version: Mapped[str | None] = mapped_column(String(64), doc="The review project's rubric version.")
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
