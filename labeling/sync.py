@@ -240,7 +240,8 @@ def ingest_task(store: Store, rubric: Rubric, task: dict[str, Any], result: Pull
     for annotation in task.get("annotations") or []:
         if annotation.get("was_cancelled"):
             continue
-        reviewer = str(annotation.get("completed_by") or "") or None
+        by = annotation.get("completed_by")
+        reviewer = str((by.get("id") if isinstance(by, dict) else by) or "") or None  # an id, or the user object
         reviews, rejected = annotation_to_reviews(annotation, conversation, rubric, ai, reviewer=reviewer)
         result.rejected.extend(rejected)
         version = str(annotation.get("updated_at") or annotation.get("created_at") or "")

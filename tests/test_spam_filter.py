@@ -24,6 +24,7 @@ from scorer.spam import SpamFilter, SpamModel, load_spam_filter
 from scorer.store import Store
 from scorer.store.conversation_labels import SPAM, record_label
 from scorer.types import Conversation
+from tests._api_fixtures import make_settings, open_api
 from tests._spam_data import HELD_OUT_NORMAL, HELD_OUT_SPAM, NORMAL, TRAIN, featuriser
 from tests._spam_data import SPAM as SPAM_CONVERSATIONS
 
@@ -116,3 +117,12 @@ def test_train_command_and_scoring_exclude_as_learned_spam(tmp_path: Path) -> No
     assert forced.status == "scored"
     store.close()
     assert load_spam_filter(Settings(_env_file=None, data_dir=tmp_path / "none")) is None  # type: ignore[call-arg]
+    with open_api(make_settings(tmp_path, judge="fake:yes")) as api:  # the service's worker uses it too
+        api.add_rubric()
+        spam, normal = (c.model_dump(mode="json") for c in (HELD_OUT_SPAM[1], HELD_OUT_NORMAL[0]))
+        assert api.wait_job(api.ingest(spam, normal).json()["job_id"])["status"] == "done"
+        cards = {cid: api.client.get(f"/v1/conversations/{cid}/scorecard", headers=api.auth("ingest")).json()
+                 for cid in (spam["id"], normal["id"])}
+    assert (cards[spam["id"]]["status"], cards[spam["id"]]["excluded_reason"]) == ("excluded", LEARNED_SPAM)
+    assert cards[spam["id"]]["excluded_confidence"] == pytest.approx(card.excluded_confidence)
+    assert cards[normal["id"]]["status"] == "scored"
