@@ -78,6 +78,7 @@ def train_spam(examples: Sequence[tuple[Conversation, bool]], *, embedding: str 
             f"the spam filter needs at least {MIN_PER_CLASS} conversations labelled spam and {MIN_PER_CLASS} "
             f"labelled not spam; there are {counts['spam']} and {counts['not_spam']}. Tick 'spam' (or leave it "
             "unticked) on more Label Studio tasks and run `rubricate review pull`. Nothing was trained.")
+    examples = sorted(examples, key=lambda pair: pair[0].id)  # the same labels give the same model, in any order
     featuriser = featuriser or Featuriser(embedding, cache_dir=cache_dir)
     x = featuriser.many([conversation for conversation, _ in examples])
     y = np.asarray([int(value) for _, value in examples])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
-from labeling.config import label_config, render_for_review
-from labeling.tasks import annotation_to_reviews, build_task, evidence_from_span, evidence_to_span
+from labeling.config import FLAGS, has_flags, label_config, render_for_review
+from labeling.tasks import annotation_flags, annotation_to_reviews, build_task, evidence_from_span, evidence_to_span
 from scorer.evidence import locate_quote
 from scorer.rubric import parse_rubric
 from scorer.types import Conversation, Judgement
@@ -107,3 +107,20 @@ def test_bad_results_are_rejected_with_a_reason_and_the_rest_kept(item: dict[str
     reviews, rejected = annotation_to_reviews(_annotation([good, item]), CONV, RUBRIC, AI, reviewer=None)
     assert [r.criterion_id for r in reviews] == ["greeting"]
     assert len(rejected) == 1 and reason in rejected[0].reason
+
+
+def test_the_spam_flag_is_a_conversation_label_not_a_criterion_answer() -> None:
+    config = label_config(RUBRIC)
+    assert has_flags(config) and LabelInterface(config).get_control(FLAGS).labels == ["spam"]
+    answer = {"from_name": "answer__greeting", "to_name": "transcript", "type": "choices",
+              "value": {"choices": ["yes"]}}
+    flagged = {"id": 9, "result": [answer, {"from_name": FLAGS, "to_name": "transcript", "type": "choices",
+                                            "value": {"choices": ["spam"]}}]}
+    reviews, rejected = annotation_to_reviews(flagged, CONV, RUBRIC, AI, reviewer="3")
+    assert [r.criterion_id for r in reviews] == ["greeting"] and not rejected
+    assert annotation_flags(flagged) == ({"spam": True}, [])
+    assert annotation_flags({"id": 10, "result": [answer]}) == ({"spam": False}, [])  # submitted unticked: not spam
+    odd = {"id": 11, "result": [{"from_name": FLAGS, "value": {"choices": ["spam", "ham"]}}]}
+    flags, rejected = annotation_flags(odd)
+    assert flags == {"spam": True}
+    assert [r.reason for r in rejected] == ["conversation flag 'ham' is not one of ['spam']"]

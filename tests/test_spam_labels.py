@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from label_studio_sdk import LabelStudio
+from typer.testing import CliRunner
 
+from cli import build_app
 from eval.spam_training import train_spam
 from labeling.config import FLAGS, has_flags, label_config
 from labeling.server import Credentials
@@ -31,11 +33,12 @@ from tests._spam_data import HELD_OUT_NORMAL, HELD_OUT_SPAM, TRAIN, featuriser
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 
-RUBRIC = parse_rubric("""
+RUBRIC_YAML = """
 id: spamloop
 criteria:
   - {id: greet, question: "Did the agent greet the customer?"}
-""")
+"""
+RUBRIC = parse_rubric(RUBRIC_YAML)
 OLD = parse_rubric("""
 id: spamold
 criteria:
@@ -65,10 +68,12 @@ def _answer(spam: bool) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory, label_studio: Credentials) -> dict[str, Any]:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('spamloop') / 'r.db'}")
+    folder = tmp_path_factory.mktemp("spamloop")
+    store = Store(f"sqlite:///{folder / 'r.db'}")
     _score_all(store, RUBRIC, [c for c, _ in TRAIN])
     connection = Connection(label_studio.url, label_studio.token)
-    return {"store": store, "connection": connection, "pushed": push(store, connection, RUBRIC),
+    (folder / "rubric.yaml").write_text(RUBRIC_YAML)
+    return {"store": store, "connection": connection, "pushed": push(store, connection, RUBRIC), "folder": folder,
             "sdk": LabelStudio(base_url=label_studio.url, api_key=label_studio.token)}
 
 
@@ -112,8 +117,14 @@ def test_updated_and_deleted_annotations_keep_the_old_labels(loop: dict[str, Any
     [annotation] = sdk.tasks.get(id=tasks[spam_id]).annotations
     time.sleep(1.1)  # a new updated_at
     sdk.annotations.update(id=annotation["id"], result=_answer(False))  # the reviewer unticks spam
-    result = pull(store, loop["connection"], RUBRIC)
-    assert dict(result.labels) == {"not spam": 1}
+    folder = loop["folder"]
+    result = CliRunner().invoke(build_app(), ["review", "pull", "-r", str(folder / "rubric.yaml"), "--db",
+                                              f"sqlite:///{folder / 'r.db'}"],
+                                env={"RUBRICATE_LABEL_STUDIO_URL": loop["connection"].url,
+                                     "RUBRICATE_LABEL_STUDIO_TOKEN": loop["connection"].token,
+                                     "RUBRICATE_DATA_DIR": str(folder / "data")})
+    assert result.exit_code == 0, result.output
+    assert "conversation labels: 1 not spam; 0 deleted" in result.output
     assert [(e.value, e.kind, e.superseded) for e in label_history(store, spam_id)] == [
         (True, "labelled", True), (False, "labelled", False)]
     assert current_labels(store)[spam_id] is False
