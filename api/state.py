@@ -86,9 +86,12 @@ class ServiceState:
             self.publisher.check()
 
     def hand_over(self, chunk_ids: list[int]) -> None:
-        """After the transaction committed: publish (broker) or wake the in-process worker. A failed publish
-        leaves the chunks pending in the database; the dispatcher publishes them when the broker is back."""
-        if self.publisher is not None:
+        """After the transaction committed: have the dispatcher thread publish the chunks (broker) — the request
+        does not wait for the broker nor for a second transaction — or wake the in-process worker. A failed
+        publish leaves the chunks pending in the database; the dispatcher publishes them when the broker is back."""
+        if self.dispatcher is not None and self.dispatcher.alive:
+            self.dispatcher.submit(chunk_ids)
+        elif self.publisher is not None:  # not started (no lifespan): publish from the caller's thread
             try:
                 self.publisher.publish(chunk_ids)
             except Exception as exc:
