@@ -74,10 +74,14 @@ def run_load(base: str, key: str, rate: float, seconds: float, warmup: int) -> d
             async def send(index: int, scheduled: float) -> tuple[float, float, int]:
                 await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
                 sent = time.perf_counter()
-                r = await client.post("/v1/conversations", json={"rubric_id": "bench", "conversation": conversation(
-                    f"bench-{index}")})
+                try:
+                    r = await client.post("/v1/conversations", json={"rubric_id": "bench",
+                                                                     "conversation": conversation(f"bench-{index}")})
+                    code = r.status_code
+                except httpx.TransportError:  # e.g. a keep-alive connection the server closed: an error, not a crash
+                    code = 0
                 done = time.perf_counter()
-                return done - scheduled, done - sent, r.status_code
+                return done - scheduled, done - sent, code
 
             now = time.perf_counter()
             await asyncio.gather(*(send(-i - 1, now + i / rate) for i in range(warmup)))
@@ -91,8 +95,13 @@ def run_load(base: str, key: str, rate: float, seconds: float, warmup: int) -> d
     scheduled = [r[0] * 1000 for r in results]
     service = [r[1] * 1000 for r in results]
     errors = sum(1 for r in results if r[2] != 202)
+    codes: dict[str, int] = {}
+    for r in results:
+        if r[2] != 202:
+            codes[str(r[2] or "connection")] = codes.get(str(r[2] or "connection"), 0) + 1
     return {
-        "requests": count, "errors": errors, "offered_rate": rate, "achieved_rate": round(count / elapsed, 1),
+        "requests": count, "errors": errors, "error_codes": codes, "offered_rate": rate,
+        "achieved_rate": round(count / elapsed, 1),
         "latency_ms": {"p50": round(percentile(scheduled, 50), 2), "p95": round(percentile(scheduled, 95), 2),
                        "p99": round(percentile(scheduled, 99), 2), "max": round(max(scheduled), 2),
                        "mean": round(statistics.fmean(scheduled), 2)},

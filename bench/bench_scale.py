@@ -1,11 +1,13 @@
 """Benchmark: scale-out through the Celery path — `rubricate serve` (API only) + 2 `rubricate worker` processes on
-PostgreSQL and Redis, fake judge.
+PostgreSQL and Redis, fake judge plus rule criteria.
 
 Sends N conversations at an open-loop rate (default 10,000 at 50 requests/s) and measures, in one run: ingest
 latency (p50/p95/p99, from each request's scheduled time) while the workers score, conversations scored per
 minute, end-to-end latency (request sent → score card stored, p50/p95), the workers' peak memory (RSS), and that
-nothing was lost or scored twice (exactly one score card per conversation). Needs PostgreSQL on 127.0.0.1:5432 and
-Redis on 127.0.0.1:6379; a fresh database and a private queue are used and removed. Writes bench-results/scale.json.
+nothing was lost or scored twice (exactly one score card per conversation, counted in the database). Needs
+PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: a throwaway database (dropped at the end) and an empty
+Redis database number claimed for the run (15 down to 12; the Celery keys the run made are deleted at the end), so
+other tests' data is never touched. Writes bench-results/scale.json with the load average sampled through the run.
 
     python bench/bench_scale.py [--conversations 10000] [--rate 50] [--json PATH]
 """
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +33,50 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_api import RUBRIC, cpu_seconds, fresh_postgres, percentile, run_load  # noqa: E402
+from bench.bench_api import EXTRA_ENV, RUBRIC, cpu_seconds, fresh_postgres, percentile, run_load  # noqa: E402
 from scorer.store import Store  # noqa: E402
 from scorer.store.keys import create_key  # noqa: E402
 
-REDIS = "redis://127.0.0.1:6379/12"
+# The fake judge answers the three model criteria; two rule criteria are answered by the rule engine in the workers.
+RULE_RUBRIC = RUBRIC + """  - id: no_forbidden_phrases
+    question: Did the agent keep from using any of the forbidden phrases?
+    auto_fail: true
+    check: {kind: phrases, forbid: ["calm down", "that's not my job"]}
+  - id: named_greeting
+    question: Did the agent's greeting include their own name or the company's name?
+    check: {kind: phrases, require: ["my name is", "this is"], within: {first_turns: 1}}
+"""
+REDIS_HOST = "redis://127.0.0.1:6379"
+CLAIM = "rubricate:bench-scale:claimed"
+
+
+def claim_redis_db() -> tuple[str, Any]:
+    """An empty Redis database number (15 down to 12) claimed for this run, and a cleanup that deletes what the
+    run left there: the queue, kombu's bindings and unacked bookkeeping, the pidbox keys — never another db's."""
+    import redis
+
+    for db in range(15, 11, -1):
+        client = redis.Redis.from_url(f"{REDIS_HOST}/{db}")
+        if client.dbsize() == 0 and client.set(CLAIM, str(os.getpid()), nx=True, ex=6 * 3600):
+            if client.dbsize() != 1:  # someone else wrote there at the same moment
+                client.delete(CLAIM)
+                continue
+
+            def cleanup(client: Any = client) -> int:
+                keys = list(client.scan_iter(count=1000))
+                if keys:
+                    client.delete(*keys)
+                client.close()
+                return len(keys)
+
+            return f"{REDIS_HOST}/{db}", cleanup
+        client.close()
+    raise SystemExit("no empty Redis database among 12-15 to claim for the run")
+
+
+def uptime() -> str:
+    """``uptime``'s line (load averages), for the record."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def rss_mb(pid: int) -> float | None:
@@ -48,9 +90,20 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "from cli import main; main()", *args], env=env,
+def _spawn(args: list[str], env: dict[str, str], log: Path, prefix: list[str] | None = None
+           ) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*(prefix or []), sys.executable, "-c", "from cli import main; main()", *args], env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _py_spy(pid: int, args: argparse.Namespace, tmp: Path) -> subprocess.Popen[bytes] | None:
+    """Sample the API server with py-spy (``--py-spy PATH``) for the load's duration into ``--profile``."""
+    if not args.py_spy:
+        return None
+    seconds = max(1, int(args.conversations / args.rate))
+    return subprocess.Popen([args.py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "50", "--nonblocking",
+                             "--threads", "-f", "raw", "-o", str(args.profile)], stdout=(tmp / "py-spy.log").open("w"),
+                            stderr=subprocess.STDOUT)
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -67,50 +120,94 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> No
     raise SystemExit(f"{url} did not answer")
 
 
-def run(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+class Sampler:
+    """A thread that samples the workers' RSS (peak kept) and the machine's 1-minute load average every second."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.peak = {pid: 0.0 for pid in pids}
+        self.loads: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            for pid in self.peak:
+                self.peak[pid] = max(self.peak[pid], rss_mb(pid) or 0.0)
+            self.loads.append(os.getloadavg()[0])
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        self._thread.join(5)
+        loads = self.loads or [os.getloadavg()[0]]
+        return {"worker_peak_rss_mb": [round(v, 1) for v in self.peak.values()],
+                "load_1min": {"min": min(loads), "mean": round(statistics.fmean(loads), 2), "max": max(loads)}}
+
+
+def _count_in_database(store: Store, rule_ids: list[str]) -> tuple[list[Any], dict[str, int]]:
+    """Per conversation: external id, stored at, score cards, first card's time; and database-wide counts."""
     from sqlalchemy import func, select
 
-    from scorer.store.models import ConversationRow, ScoreCardRow
+    from scorer.store.models import ConversationRow, JobRow, JudgementRow, ScoreCardRow
+
+    with store.session() as s:
+        rows = s.execute(select(ConversationRow.external_id, ConversationRow.created_at,
+                                func.count(ScoreCardRow.id), func.min(ScoreCardRow.created_at))
+                         .join(ScoreCardRow, ScoreCardRow.conversation_id == ConversationRow.id, isouter=True)
+                         .group_by(ConversationRow.id)).all()
+        counts = {
+            "judgements": s.scalar(select(func.count()).select_from(JudgementRow)) or 0,
+            "rule_judgements_scored": s.scalar(select(func.count()).select_from(JudgementRow).where(
+                JudgementRow.criterion_id.in_(rule_ids), JudgementRow.status == "scored")) or 0,
+            "chunks_not_done": s.scalar(select(func.count()).select_from(JobRow).where(
+                JobRow.kind == "score_chunk", JobRow.status != "done")) or 0,
+        }
+    return list(rows), counts
+
+
+def run(url: str, redis_url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from scorer.store.models import ScoreCardRow
 
     store = Store(url)
     _, key = create_key(store, "admin", "bench-scale")
     queue = f"rubricate-bench-{secrets.token_hex(4)}"
     port = 18000 + secrets.randbelow(2000)
     env = {**os.environ, "RUBRICATE_DATABASE_URL": url, "RUBRICATE_DATA_DIR": str(tmp / "data"),
-           "RUBRICATE_JUDGE": "fake", "RUBRICATE_BROKER_URL": REDIS, "RUBRICATE_BROKER_QUEUE": queue,
-           "RUBRICATE_AUDIT_RATE": "0", "PYTHONPATH": str(ROOT)}
+           "RUBRICATE_JUDGE": "fake", "RUBRICATE_BROKER_URL": redis_url, "RUBRICATE_BROKER_QUEUE": queue,
+           "RUBRICATE_AUDIT_RATE": "0", "PYTHONPATH": str(args.code_root), **EXTRA_ENV}
     server = _spawn(["serve", "--port", str(port), "--log-level", "warning"], env, tmp / "serve.log")
+    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
     workers = [_spawn(["worker", "--name", f"w{n}@%h", "--concurrency", "2", "--log-level", "WARNING"], env,
-                      tmp / f"w{n}.log") for n in (1, 2)]
+                      tmp / f"w{n}.log", prefix=nice) for n in range(1, args.workers + 1)]
     base = f"http://127.0.0.1:{port}"
-    peak = {w.pid: 0.0 for w in workers}
+    sampler = Sampler([w.pid for w in workers])
     try:
         _wait_http(f"{base}/healthz", server, 60)
-        httpx.post(f"{base}/v1/rubrics", content=RUBRIC, headers={"Authorization": f"Bearer {key}",
-                                                                  "content-type": "application/yaml"})
+        httpx.post(f"{base}/v1/rubrics", content=RULE_RUBRIC, headers={"Authorization": f"Bearer {key}",
+                                                                       "content-type": "application/yaml"})
         time.sleep(3)  # let the workers connect to the broker
         sent_at = time.time()
         cpu0 = cpu_seconds(server.pid)
+        spy = _py_spy(server.pid, args, tmp)
         load = run_load(base, key, args.rate, args.conversations / args.rate, warmup=0)
         cpu1 = cpu_seconds(server.pid)
+        if spy is not None:
+            spy.wait(60)
         if cpu0 is not None and cpu1 is not None:
             load["server_cpu_ms_per_request"] = round((cpu1 - cpu0) * 1000 / max(1, load["requests"]), 2)
-        deadline = time.monotonic() + args.drain_seconds
-        cards = 0
+        deadline = time.monotonic() + (args.drain_seconds if workers else 0)
         while time.monotonic() < deadline:
-            for w in workers:
-                peak[w.pid] = max(peak[w.pid], rss_mb(w.pid) or 0.0)
             with store.session() as s:
                 cards = s.scalar(select(func.count()).select_from(ScoreCardRow)) or 0
-            if cards >= load["requests"]:
+            if cards >= load["requests"] - load["errors"]:
                 break
             time.sleep(1)
-        with store.session() as s:
-            rows = s.execute(select(ConversationRow.external_id, ConversationRow.created_at,
-                                    func.count(ScoreCardRow.id), func.min(ScoreCardRow.created_at))
-                             .join(ScoreCardRow, ScoreCardRow.conversation_id == ConversationRow.id, isouter=True)
-                             .group_by(ConversationRow.id)).all()
+        time.sleep(2)  # a card stored twice would show up now
+        rows, counts = _count_in_database(store, ["no_forbidden_phrases", "named_greeting"])
     finally:
+        sampled = sampler.stop()
         for process in [server, *workers]:
             process.terminate()
         for process in [server, *workers]:
@@ -118,9 +215,6 @@ def run(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        import redis
-
-        redis.Redis.from_url(REDIS).delete(queue)
         store.close()
 
     def aware(value: datetime) -> datetime:
@@ -130,14 +224,15 @@ def run(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     e2e = [(aware(r[3]) - aware(r[1])).total_seconds() for r in scored]
     finished = [aware(r[3]).timestamp() for r in scored]
     span = (max(finished) - sent_at) if finished else 0.0
+    accepted = load["requests"] - load["errors"]
     return {
         "ingest": load,
-        "conversations_stored": len(rows), "scored": len(scored),
-        "lost": load["requests"] - len(scored), "scored_twice": sum(1 for r in rows if r[2] > 1),
+        "conversations_stored": len(rows), "scored": len(scored), "database": counts,
+        "lost": accepted - len(scored), "scored_twice": sum(1 for r in rows if r[2] > 1),
         "scored_per_minute": round(len(scored) / span * 60, 1) if span else None,
         "end_to_end_s": {"p50": round(percentile(e2e, 50), 2), "p95": round(percentile(e2e, 95), 2),
-                         "mean": round(statistics.fmean(e2e), 2)} if e2e else None,
-        "worker_peak_rss_mb": [round(v, 1) for v in peak.values()],
+                         "mean": round(statistics.fmean(e2e), 2), "max": round(max(e2e), 2)} if e2e else None,
+        **sampled,
     }
 
 
@@ -146,25 +241,43 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=50.0, help="Requests per second (open loop).")
     parser.add_argument("--drain-seconds", type=float, default=600.0, help="Most seconds to wait for scoring.")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (0: ingest alone, nothing "
+                        "is scored; the scoring checks are then skipped).")
+    parser.add_argument("--worker-nice", type=int, default=0, help="Run the workers at this nice level (the API "
+                        "keeps priority on a machine they share, as on separate hosts).")
+    parser.add_argument("--code-root", type=Path, default=ROOT, help="Checkout whose rubricate the server and "
+                        "workers run (e.g. another branch's worktree, for a before/after comparison).")
+    parser.add_argument("--py-spy", default=None, help="py-spy executable: profile the API server during the load")
+    parser.add_argument("--profile", type=Path, default=ROOT / "bench-results" / "scale-server.pyspy.txt",
+                        help="where --py-spy writes its samples (collapsed stacks)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "scale.json")
     args = parser.parse_args()
     pg = fresh_postgres()
     if pg is None:
         raise SystemExit("PostgreSQL on 127.0.0.1:5432 is needed for this benchmark")
     url, drop = pg
+    before = uptime()
+    print(f"start: {before}")
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run(url, args, Path(tmp))
+        redis_url, clean_redis = claim_redis_db()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = run(url, redis_url, args, Path(tmp))
+        finally:
+            print(f"Redis {redis_url}: deleted the run's {clean_redis()} key(s)")
     finally:
         drop()
-    result.update({"cpus": os.cpu_count(), "load_average": os.getloadavg(), "workers": 2,
-                   "worker_threads": 2, "judge": "fake", "rate": args.rate})
+    result.update({"cpus": os.cpu_count(), "uptime_before": before, "uptime_after": uptime(),
+                   "workers": args.workers, "worker_threads": 2, "worker_nice": args.worker_nice,
+                   "judge": "fake + 2 rule criteria", "rate": args.rate, "extra_env": EXTRA_ENV,
+                   "code_root": str(args.code_root)})
     lat = result["ingest"]["latency_ms"]
     print(f"{result['ingest']['requests']} conversations at {result['ingest']['achieved_rate']}/s: ingest p50 "
           f"{lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms ({result['ingest']['errors']} errors); "
           f"{result['scored']} scored ({result['lost']} lost, {result['scored_twice']} scored twice), "
           f"{result['scored_per_minute']} scored/min, end-to-end {result['end_to_end_s']}, worker peak RSS "
-          f"{result['worker_peak_rss_mb']} MB")
+          f"{result['worker_peak_rss_mb']} MB; 1-min load average during the run {result['load_1min']}; "
+          f"after: {result['uptime_after']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.json}")
