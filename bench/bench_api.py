@@ -43,6 +43,7 @@ criteria:
 """
 EXTRA_ENV: dict[str, str] = json.loads(os.environ.get("BENCH_EXTRA_ENV", "{}"))
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CONNECTIONS = 64  # keep-alive connections of the load generator
 
 
 def conversation(cid: str) -> dict[str, Any]:
@@ -68,19 +69,24 @@ def run_load(base: str, key: str, rate: float, seconds: float, warmup: int) -> d
     whatever happened to the ones before (open loop)."""
 
     async def go() -> tuple[list[tuple[float, float, int]], float]:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30,
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        # Requests due while every connection is busy wait here, not in httpx's pool: the pool rescans its whole
+        # queue for each request, so a backlog of thousands made the load generator itself CPU-bound (quadratic).
+        # Latency still counts from the scheduled time, so this wait is part of it (open loop).
+        free = asyncio.Semaphore(CONNECTIONS)
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60,
                                      limits=limits) as client:
             async def send(index: int, scheduled: float) -> tuple[float, float, int]:
                 await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-                sent = time.perf_counter()
-                try:
-                    r = await client.post("/v1/conversations", json={"rubric_id": "bench",
-                                                                     "conversation": conversation(f"bench-{index}")})
-                    code = r.status_code
-                except httpx.TransportError:  # e.g. a keep-alive connection the server closed: an error, not a crash
-                    code = 0
-                done = time.perf_counter()
+                async with free:
+                    sent = time.perf_counter()
+                    try:
+                        r = await client.post("/v1/conversations", json={
+                            "rubric_id": "bench", "conversation": conversation(f"bench-{index}")})
+                        code = r.status_code
+                    except httpx.TransportError:  # e.g. a keep-alive connection the server closed: an error
+                        code = 0
+                    done = time.perf_counter()
                 return done - scheduled, done - sent, code
 
             now = time.perf_counter()
