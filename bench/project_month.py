@@ -11,8 +11,8 @@ the first 1,024 tokens repeat, then in 128-token steps, so a shared prefix under
 at the provider's batch price where the map has one.
 
 GPU hours for a self-hosted 8B model on vLLM = completion tokens ÷ a published output throughput of
-Llama-3.1-8B-Instruct on vLLM (both figures come from runs whose input:output ratio, ~8:1, is close to rubricate's
-short-answer calls, so their prefill cost is inside the figure):
+Llama-3.1-8B-Instruct on vLLM (the A100 runs had 8 input tokens per output token and MLPerf's Llama3.1-8B task is
+summarisation, both close to rubricate's short-answer calls, so their prefill cost is inside the figure):
 
 * A100 40GB, BF16, vLLM 0.23.0, 1,024 input / 128 output tokens, concurrency 8 (the latency knee): about 75 output
   tokens/s for one request × 6.6 ≈ 495 tokens/s — J. Musgrave, "vLLM throughput-latency sweep on NVIDIA A100",
