@@ -246,6 +246,22 @@ def db_current(db: DbOption = None) -> None:
     console.print(f"revision {current_revision(engine) or 'none'} (newest: {head_revision()})")
 
 
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups(db: DbOption = None) -> None:
+    """Recompute the dashboard's daily rollups from the stored cards and reviews (repair; they are kept current on
+    every write)."""
+    from scorer.store import Store
+    from scorer.store.rollup import rebuild
+
+    store = Store(settings_for(db).resolved_database_url())
+    try:
+        with store.session() as s:
+            rebuild(s)
+    finally:
+        store.close()
+    console.print("dashboard rollups rebuilt")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(score)
     app.command()(show)

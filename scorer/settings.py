@@ -91,6 +91,8 @@ class Settings(BaseSettings):
                                   "secret per start (sessions end at a restart; set it when running several "
                                   "processes).")
     ui_session_hours: float = Field(default=12.0, gt=0, description="How long a dashboard login lasts.")
+    ui_rollups: bool = Field(default=True, description="Read the dashboard's numbers from the daily rollups; false "
+                             "aggregates every card and judgement instead (the same numbers, much slower).")
     lab_dir: Path | None = Field(default=None, description="Folder of rubric-lab JSON results the criterion page "
                                  "reads its last verdict from; default data_dir/lab.")
     # The QA programme (docs/programme.md) ----------------------------------------------------------------------

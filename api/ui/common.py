@@ -35,7 +35,8 @@ def store_of(request: Request) -> Store:
 
 def scope_for(request: Request, viewer: Viewer, session: Session) -> Scope:
     """The request's filters resolved for the viewer (an agent key is bound to its agent)."""
-    return resolve(session, Filters.from_params(request.query_params), bound_agent=viewer.agent_id)
+    return resolve(session, Filters.from_params(request.query_params), bound_agent=viewer.agent_id,
+                   exact=not request.app.state.settings.ui_rollups)
 
 
 def choices(session: Session, scope: Scope) -> dict[str, list[Any]]:

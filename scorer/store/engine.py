@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scorer._errors import StorageError
+from scorer.store.rollup import install
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "make_engine", "make_sessionmaker", "upgrade"]
 
@@ -62,7 +63,10 @@ def _safe(url: str) -> str:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose commits keep the dashboard's rollups current (see ``scorer.store.rollup``)."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    install(sessions)
+    return sessions
 
 
 def alembic_config(url: str) -> Config:

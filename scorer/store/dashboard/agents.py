@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from scorer.store.dashboard import rolled
 from scorer.store.dashboard.filters import Scope, occurred
 from scorer.store.dashboard.overview import (
     Bucket,
@@ -66,10 +68,16 @@ class AgentCard:
 
 def agent_identity(session: Session, scope: Scope, agent_id: str) -> tuple[str | None, str | None] | None:
     """(name, most frequent team) of an agent among the selected rubric's conversations; None if never seen."""
+    if (version := scope.rollup_version) is not None:
+        return _most_common(rolled.identity(session, scope, version, agent_id))
     rows = session.execute(scope.base(ConversationRow.agent_name, ConversationRow.team, func.count(),
                                       period=False, agent=False, others=False)
                            .where(ConversationRow.agent_id == agent_id)
                            .group_by(ConversationRow.agent_name, ConversationRow.team)).all()
+    return _most_common(rows)
+
+
+def _most_common(rows: Any) -> tuple[str | None, str | None] | None:
     if not rows:
         return None
     names, teams = Counter[str](), Counter[str]()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from scorer._errors import RubricateError
 from scorer.store.models import ConversationRow, RubricVersionRow, ScoreCardRow
+from scorer.store.rollup_models import ALL_VERSIONS
 from scorer.types import Rubric
 
 __all__ = ["DEFAULT_DAYS", "UNASSIGNED", "FilterError", "Filters", "Scope", "day_of", "in_period", "is_excluded",
@@ -120,6 +121,8 @@ class Scope:
     versions: list[str]
     dialect: str
     bound_agent: str | None = None
+    exact: bool = False
+    """Aggregate the cards and judgements themselves rather than the daily rollups (tests, benchmarks)."""
 
     @property
     def start(self) -> date | None:
@@ -138,6 +141,16 @@ class Scope:
             return f"from {self.start}" if self.start else f"until {self.end}"
         return "all dates"
 
+    @property
+    def rollup_version(self) -> int | None:
+        """The rollups' ``version_id`` answering this scope (the version filtered on, or ALL_VERSIONS), or None
+        when the numbers must be computed from the cards (no rubric, or ``exact``)."""
+        if self.exact or self.rubric is None or not self.version_ids:
+            return None
+        if not self.filters.version:
+            return ALL_VERSIONS
+        return self.version_ids[0] if len(self.version_ids) == 1 else None
+
     def current_card(self) -> Any:
         """Correlated subquery: the newest card id of the outer query's conversation among the selected versions
         (answered from the index on score_cards(conversation_id, rubric_version_id, id, ...))."""
@@ -150,21 +163,26 @@ class Scope:
         return self.version_ids or [-1]
 
     def where(self, query: Select[Any], *, period: bool = True, agent: bool = True,
-              others: bool = True) -> Select[Any]:
-        """Apply the filters to a query that already joins ``ConversationRow`` (and the current cards); ``period``,
-        ``agent`` (with the viewer's binding) and ``others`` (team, channel, language) can be left out."""
+              others: bool = True, table: Any = None) -> Select[Any]:
+        """Apply the filters to a query that already joins ``ConversationRow`` (and the current cards), or reads
+        the rollup ``table``; ``period``, ``agent`` (with the viewer's binding) and ``others`` (team, channel,
+        language) can be left out."""
         f = self.filters
         conditions: list[ColumnElement[bool]] = []
-        for name, column in (("team", ConversationRow.team), ("channel", ConversationRow.channel),
-                             ("language", ConversationRow.language), ("agent", ConversationRow.agent_id)):
+        source = table if table is not None else ConversationRow
+        for name, column in (("team", source.team), ("channel", source.channel),
+                             ("language", source.language), ("agent", source.agent_id)):
             value = getattr(f, name)
             if (name == "agent" and not agent) or (name != "agent" and not others):
                 continue
             if value:
                 conditions.append(column.is_(None) if value == UNASSIGNED else column == value)
         if self.bound_agent is not None and agent:
-            conditions.append(ConversationRow.agent_id == self.bound_agent)
-        if period and (f.start or f.end):
+            conditions.append(source.agent_id == self.bound_agent)
+        if period and table is not None:
+            conditions += [table.day >= f.start] if f.start else []
+            conditions += [table.day <= f.end] if f.end else []
+        elif period and (f.start or f.end):
             conditions.append(in_period(f.start, f.end))
         return query.where(*conditions) if conditions else query
 
@@ -195,7 +213,7 @@ def is_excluded() -> ColumnElement[int]:
     return case((ScoreCardRow.status == "excluded", 1), else_=0)
 
 
-def resolve(session: Session, filters: Filters, *, bound_agent: str | None = None) -> Scope:
+def resolve(session: Session, filters: Filters, *, bound_agent: str | None = None, exact: bool = False) -> Scope:
     """Pick the rubric (default: the one stored most recently), its versions, and the default period."""
     rubric_id = filters.rubric or session.scalar(
         select(RubricVersionRow.rubric_id).order_by(RubricVersionRow.id.desc()).limit(1))
@@ -208,7 +226,7 @@ def resolve(session: Session, filters: Filters, *, bound_agent: str | None = Non
     if rubric is not None and rubric_id != filters.rubric:
         filters = replace(filters, rubric=rubric_id)
     dialect = session.get_bind().dialect.name
-    scope = Scope(filters, rubric, [r.id for r in rows], [r.version for r in rows], dialect, bound_agent)
+    scope = Scope(filters, rubric, [r.id for r in rows], [r.version for r in rows], dialect, bound_agent, exact)
     if not (filters.start or filters.end or filters.all_dates):
         # the newest start of any conversation (an index lookup), or when none has one, the newest stored
         newest = session.scalar(select(func.max(ConversationRow.started_at))) or session.scalar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from scorer.store import programme_models  # noqa: F401  (their tables join the metadata)
+from scorer.store import programme_models, rollup_models  # noqa: F401  (their tables join the metadata)
 from scorer.store.models import Base
 
 config = context.config

@@ -1,0 +1,64 @@
+"""daily rollups for the QA dashboard (cards, answers, review queue, agreement), filled from the stored rows
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 12:00:00
+
+The overview and agent pages add up these per-(day, rubric, version, team, agent, channel, language) rows instead
+of every card and judgement. The Store's sessions keep them current on every write (``scorer.store.rollup``);
+this revision creates them and computes them once from what is stored (``rubricate db rebuild-rollups`` does the
+same for repair).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def _column(name: str, kind: sa.types.TypeEngine, nullable: bool = False) -> sa.Column:
+    return sa.Column(name, kind, nullable=nullable)
+
+
+def _key() -> list[sa.Column]:
+    return [sa.Column('id', sa.Integer(), primary_key=True), _column('day', sa.Date()),
+            _column('rubric_id', sa.String(255)), _column('version_id', sa.Integer()),
+            _column('team', sa.String(255), True), _column('agent_id', sa.String(255), True),
+            _column('agent_name', sa.String(255), True), _column('channel', sa.String(16)),
+            _column('language', sa.String(32), True)]
+
+
+_CARD_INTS = ['conversations', 'scored', 'excluded', 'unscored', 'provisional', 'auto_failed',
+              *(f'b{i}' for i in range(10)), 'usage_cards', 'calls', 'prompt_tokens', 'completion_tokens',
+              'cached_tokens', 'priced_cards']
+TABLES: dict[str, list[sa.Column]] = {
+    'rollup_cards': [*(_column(n, sa.Integer()) for n in _CARD_INTS), _column('score_sum', sa.Float()),
+                     _column('cost_usd', sa.Float())],
+    'rollup_answers': [_column('criterion_id', sa.String(255)), _column('status', sa.String(16)),
+                       _column('answer', sa.String(255), True), _column('count', sa.Integer())],
+    'rollup_queue': [_column('state', sa.String(16)), _column('count', sa.Integer())],
+    'rollup_agreement': [_column('criterion_id', sa.String(255)), _column('review_day', sa.Date()),
+                         _column('kind', sa.String(32)), _column('count', sa.Integer())],
+}
+
+
+def upgrade() -> None:
+    for name, columns in TABLES.items():
+        op.create_table(name, *_key(), *columns)
+        op.create_index(f'ix_{name}_scope_day', name, ['rubric_id', 'version_id', 'day'])
+        op.create_index(f'ix_{name}_agent_day', name, ['agent_id', 'day'])
+    from scorer.store.rollup import rebuild  # the same SQL the Store maintains them with
+
+    rebuild(op.get_bind())
+
+
+def downgrade() -> None:
+    for name in reversed(TABLES):
+        op.drop_index(f'ix_{name}_agent_day', table_name=name)
+        op.drop_index(f'ix_{name}_scope_day', table_name=name)
+        op.drop_table(name)

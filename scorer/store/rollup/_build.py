@@ -1,0 +1,159 @@
+"""Fill the rollup tables from the source rows, all in SQL (``INSERT … SELECT … GROUP BY``): everything
+(:func:`rebuild`) or the groups of some (day, agent) pairs (:func:`refresh`), which deletes their rows and
+aggregates them again from the cards, judgements and reviews. Recomputing a small group rather than adding deltas
+keeps the rollup equal to a computation from scratch whatever changed (a card saved, re-scored or deleted, a review,
+a queue state, a conversation's agent or date)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Date, Integer, Select, and_, case, delete, func, insert, literal, select, type_coerce
+from sqlalchemy.orm import Session, aliased
+
+from scorer.store.dashboard.filters import day_of, in_period, occurred
+from scorer.store.models import (
+    ConversationRow,
+    JudgementRow,
+    ReviewEventRow,
+    ReviewQueueRow,
+    RubricVersionRow,
+    ScoreCardRow,
+)
+from scorer.store.rollup_models import (
+    ALL_VERSIONS,
+    ROLLUP_TABLES,
+    AgreementDayRow,
+    AnswerDayRow,
+    CardDayRow,
+    QueueDayRow,
+)
+
+__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "rebuild", "refresh"]
+
+Key = tuple[date, str | None]
+"""The unit the rollups are recomputed by: a conversation's UTC day and its agent (None: unassigned)."""
+Executor = Connection | Session
+_KEY_COLUMNS = ["day", "rubric_id", "version_id", "team", "agent_id", "agent_name", "channel", "language"]
+_SCORED = and_(ScoreCardRow.status != "excluded", ScoreCardRow.score.is_not(None))
+
+
+def _dialect(executor: Executor) -> str:
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    return bind.dialect.name
+
+
+def _as_date(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def keys_of(executor: Executor, conversation_ids: Iterable[int]) -> set[Key]:
+    """The (day, agent) of each conversation as stored now."""
+    ids, found = sorted(set(conversation_ids)), set()
+    day = day_of(_dialect(executor), occurred())
+    for lo in range(0, len(ids), 500):
+        rows = executor.execute(select(day, ConversationRow.agent_id).where(ConversationRow.id.in_(ids[lo:lo + 500])))
+        found |= {(_as_date(d), agent) for d, agent in rows}
+    return found
+
+
+def _source(dialect: str, all_versions: bool, *measures: Any) -> Select[Any]:
+    """SELECT key columns + ``measures`` over each conversation's current card: the newest of its version
+    (``all_versions`` False) or of all its rubric's versions (True, ``version_id`` = ALL_VERSIONS)."""
+    newer, newer_version = aliased(ScoreCardRow), aliased(RubricVersionRow)
+    if all_versions:
+        newest = (select(func.max(newer.id)).join(newer_version, newer_version.id == newer.rubric_version_id)
+                  .where(newer.conversation_id == ConversationRow.id,
+                         newer_version.rubric_id == RubricVersionRow.rubric_id))
+        version: Any = literal(ALL_VERSIONS, Integer)
+    else:
+        newest = select(func.max(newer.id)).where(newer.conversation_id == ConversationRow.id,
+                                                  newer.rubric_version_id == ScoreCardRow.rubric_version_id)
+        version = ScoreCardRow.rubric_version_id
+    day = type_coerce(day_of(dialect, occurred()), Date).label("day")
+    keys = [day, RubricVersionRow.rubric_id, ConversationRow.team, ConversationRow.agent_id,
+            ConversationRow.agent_name, ConversationRow.channel, ConversationRow.language]
+    if not all_versions:
+        keys.append(version)
+    columns = [day, RubricVersionRow.rubric_id, version, *keys[2:7]]
+    return (select(*columns, *measures).select_from(ConversationRow)
+            .join(ScoreCardRow, ScoreCardRow.conversation_id == ConversationRow.id)
+            .join(RubricVersionRow, RubricVersionRow.id == ScoreCardRow.rubric_version_id)
+            .where(ScoreCardRow.id == newest.scalar_subquery()).group_by(*keys))
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def card_measures() -> list[Any]:
+    usage = ScoreCardRow.payload[("usage", "calls")].as_integer()
+    cost = ScoreCardRow.payload[("usage", "cost_usd")].as_float()
+    used = usage.is_not(None)
+    bins = [_count(and_(_SCORED, ScoreCardRow.score >= 10 * i, ScoreCardRow.score < (10 * i + 10 if i < 9 else 101)))
+            for i in range(10)]
+    return [func.count(), _count(_SCORED), func.coalesce(func.sum(case((_SCORED, ScoreCardRow.score))), 0.0),
+            _count(ScoreCardRow.status == "excluded"),
+            _count(and_(ScoreCardRow.status != "excluded", ScoreCardRow.score.is_(None))),
+            _count(and_(_SCORED, ScoreCardRow.provisional.is_(True))),
+            _count(and_(_SCORED, ScoreCardRow.auto_failed.is_(True))), *bins, _count(used),
+            func.coalesce(func.sum(usage), 0),
+            *(func.coalesce(func.sum(case((used, ScoreCardRow.payload[("usage", name)].as_integer()))), 0)
+              for name in ("prompt_tokens", "completion_tokens", "cached_tokens")),
+            _count(and_(used, cost.is_not(None))), func.coalesce(func.sum(case((used, cost))), 0.0)]
+
+
+CARD_COLUMNS = ["conversations", "scored", "score_sum", "excluded", "unscored", "provisional", "auto_failed",
+                 *(f"b{i}" for i in range(10)), "usage_cards", "calls", "prompt_tokens", "completion_tokens",
+                 "cached_tokens", "priced_cards", "cost_usd"]
+
+
+def _statements(dialect: str, all_versions: bool) -> list[tuple[Any, list[str], Select[Any]]]:
+    """(table, its value columns, the SELECT filling it) for one kind of current card."""
+    answers = _source(dialect, all_versions, JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer,
+                      func.count()).join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(
+        JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer)
+    queue = (_source(dialect, all_versions, ReviewQueueRow.state, func.count())
+             .join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id)
+             .join(ReviewQueueRow, ReviewQueueRow.judgement_id == JudgementRow.id).group_by(ReviewQueueRow.state))
+    review_day = type_coerce(day_of(dialect, ReviewEventRow.created_at), Date).label("review_day")
+    agreement = (_source(dialect, all_versions, ReviewEventRow.criterion_id, review_day, ReviewEventRow.kind,
+                         func.count())
+                 .join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id)
+                 .join(ReviewEventRow, ReviewEventRow.judgement_id == JudgementRow.id)
+                 .where(ReviewEventRow.kind.in_(("confirmed", "corrected")), ReviewEventRow.superseded.is_(False))
+                 .group_by(ReviewEventRow.criterion_id, review_day, ReviewEventRow.kind))
+    return [(CardDayRow, CARD_COLUMNS, _source(dialect, all_versions, *card_measures())),
+            (AnswerDayRow, ["criterion_id", "status", "answer", "count"], answers),
+            (QueueDayRow, ["state", "count"], queue),
+            (AgreementDayRow, ["criterion_id", "review_day", "kind", "count"], agreement)]
+
+
+def _fill(executor: Executor, where: list[Any]) -> None:
+    dialect = _dialect(executor)
+    for all_versions in (False, True):
+        for table, columns, query in _statements(dialect, all_versions):
+            executor.execute(insert(table).from_select([*_KEY_COLUMNS, *columns], query.where(*where)))
+
+
+def rebuild(executor: Executor) -> None:
+    """Empty the rollups and compute them again from every stored card (repair, and migration 0006)."""
+    for table in ROLLUP_TABLES:
+        executor.execute(delete(table))
+    _fill(executor, [])
+
+
+def refresh(executor: Executor, keys: Iterable[Key]) -> None:
+    """Recompute the rollup rows of the conversations of each (day, agent) from the source rows."""
+    dialect = _dialect(executor)
+    for day, agent in sorted(set(keys), key=lambda k: (k[0], k[1] or "")):
+        for table in ROLLUP_TABLES:
+            executor.execute(delete(table).where(table.day == day, _is(table.agent_id, agent)))
+        _fill(executor, [_is(ConversationRow.agent_id, agent), in_period(day, day),
+                         type_coerce(day_of(dialect, occurred()), Date) == day])
+
+
+def _is(column: Any, value: str | None) -> Any:
+    return column.is_(None) if value is None else column == value
