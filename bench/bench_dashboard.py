@@ -7,10 +7,13 @@ them with bulk INSERTs: conversations over 26 weeks, 60 agents in 6 teams, 3 cha
 history event per judgement as the store writes, the routed judgements queued, half of those reviewed (confirmed
 or corrected). Then loads ``/ui/`` and ``/ui/agents/{id}`` in-process (the app, its SQL and its templates; no
 network) with varied filters — the default 28 days, one week, all dates, a team, a channel, a language, an agent —
-and reports p50/p95 per page. Runs on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers. Target: p95 < 300 ms
-on SQLite. Writes bench-results/dashboard.json.
+and reports p50/p95 per page, reading the daily rollups (the default) and, side by side in the same run, with
+``RUBRICATE_UI_ROLLUPS=false`` (every card and judgement aggregated: the numbers before the rollups). The bulk
+INSERTs bypass the Store, so the rollups are rebuilt once after them (timed). Runs on SQLite, and on PostgreSQL
+when 127.0.0.1:5432 answers. Target: p95 < 300 ms on SQLite. Writes bench-results/dashboard.json.
 
-    python bench/bench_dashboard.py [--conversations 100000] [--loads 40] [--no-postgres]
+    python bench/bench_dashboard.py [--conversations 100000] [--loads 42] [--exact-loads 42] [--no-postgres]
+                                    [--sqlite-file bench.db]   # keep (or reuse) the generated SQLite database
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from scorer.store.models import (  # noqa: E402
     ReviewQueueRow,
     ScoreCardRow,
 )
+from scorer.store.rollup import rebuild  # noqa: E402
 from scorer.types import Conversation, ScoreCard  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -164,13 +168,23 @@ def generate(url: str, n: int, distinct: int = 1000, chunk: int = 5000) -> dict[
     return counts
 
 
-def loads(url: str, tmp: Path, count: int) -> dict[str, Any]:
+def rebuild_rollups(url: str) -> float:
+    """Recompute the rollups after the bulk INSERTs (which bypass the Store's sessions); returns seconds."""
+    store = Store(url)
+    t = time.perf_counter()
+    with store.session() as s:
+        rebuild(s)
+    store.close()
+    return round(time.perf_counter() - t, 1)
+
+
+def loads(url: str, tmp: Path, count: int, rollups: bool = True) -> dict[str, Any]:
     """Time ``count`` loads of the overview and of agent pages with varied filters, in-process."""
     store = Store(url)
     key = create_key(store, "reviewer", "bench")[1]
     store.close()
     settings = Settings(_env_file=None, database_url=url, data_dir=tmp / "data", worker_enabled=False,  # type: ignore[call-arg]
-                        judge="fake")
+                        judge="fake", ui_rollups=rollups)
     newest = START + timedelta(weeks=26)
     filters: list[tuple[str, dict[str, str]]] = [
         ("default 28 days", {}), ("one week", {"start": (newest - timedelta(days=7)).date().isoformat(),
@@ -200,7 +214,8 @@ def loads(url: str, tmp: Path, count: int) -> dict[str, Any]:
             out[page] = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_p95(times), 1),
                          "max_ms": round(max(times), 1), "loads": len(times),
                          "by_filter_p50_ms": {k: round(statistics.median(v), 1) for k, v in by_filter.items()}}
-            print(f"  {page}: p50 {out[page]['p50_ms']} ms, p95 {out[page]['p95_ms']} ms "
+            how = "rollups" if rollups else "exact"
+            print(f"  {page} ({how}): p50 {out[page]['p50_ms']} ms, p95 {out[page]['p95_ms']} ms "
                   f"(by filter: {out[page]['by_filter_p50_ms']})", flush=True)
     return out
 
@@ -214,21 +229,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--loads", type=int, default=42, help="Loads per page (filters cycle through 7 kinds).")
+    parser.add_argument("--exact-loads", type=int, default=None,
+                        help="Loads per page without the rollups (default: --loads; 0 skips).")
+    parser.add_argument("--sqlite-file", type=Path, default=None,
+                        help="Generate the SQLite database here and keep it; reused (not regenerated) if it exists.")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "dashboard.json")
     args = parser.parse_args()
     results: dict[str, Any] = {"conversations": args.conversations, "criteria": 11, "target_p95_ms_sqlite": 300}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        backends: list[tuple[str, str, Any]] = [("sqlite", f"sqlite:///{tmp / 'bench.db'}", None)]
+        sqlite_file = args.sqlite_file or tmp / "bench.db"
+        reuse = args.sqlite_file is not None and sqlite_file.exists()
+        backends: list[tuple[str, str, Any]] = [("sqlite", f"sqlite:///{sqlite_file}", None)]
         if not args.no_postgres and (pg := fresh_postgres()) is not None:
             backends.append(("postgresql", pg[0], pg[1]))
         for name, url, cleanup in backends:
             try:
-                print(f"== {name}: generating {args.conversations:,} conversations × 11 criteria", flush=True)
-                results[name] = {"generated": generate(url, args.conversations)}
+                if name == "sqlite" and reuse:
+                    print(f"== {name}: reusing {sqlite_file}", flush=True)
+                    t = time.perf_counter()
+                    Store(url).close()  # an older schema is upgraded here (migration 0006 fills the rollups)
+                    results[name] = {"generated": {"reused": str(sqlite_file),
+                                                   "open_seconds": round(time.perf_counter() - t, 1)}}
+                else:
+                    print(f"== {name}: generating {args.conversations:,} conversations × 11 criteria", flush=True)
+                    results[name] = {"generated": generate(url, args.conversations)}
+                results[name]["rollup_rebuild_seconds"] = rebuild_rollups(url)
+                print(f"== {name}: rollups rebuilt in {results[name]['rollup_rebuild_seconds']} s", flush=True)
                 print(f"== {name}: timing page loads", flush=True)
                 results[name].update(loads(url, tmp, args.loads))
+                exact = args.loads if args.exact_loads is None else args.exact_loads
+                if exact:
+                    results[name]["exact"] = loads(url, tmp, exact, rollups=False)
             finally:
                 if cleanup:
                     cleanup()

@@ -221,3 +221,30 @@ def test_an_agent_disputes_a_judgement_from_the_conversation_page(api: Api) -> N
     assert 'name="criterion_id"' not in reviewer_page and "Dispute <b>open</b>" in reviewer_page
     assert reviewer.post(url, data={**form, "csrf_token": _csrf(reviewer_page)},
                          follow_redirects=False).status_code == 403
+
+
+def test_model_cost_and_tokens_on_the_overview_and_the_conversation(tmp_path: Path) -> None:
+    from scorer.judges.fake import FakeJudge
+    from scorer.pipeline import score_conversation
+    from scorer.routing import RoutingPolicy
+    from scorer.rubric import load_rubric
+    from scorer.usage import Usage
+    from tests._dashboard_data import RUBRIC
+
+    with open_api(make_settings(tmp_path, worker_enabled=False)) as api:
+        rubric = load_rubric(RUBRIC)
+        client = login(fresh(api), api.keys["reviewer"])
+        score_conversation(conversation(0), rubric, FakeJudge(), store=api.store, policy=RoutingPolicy())
+        assert "no model calls recorded" in client.get("/ui/?start=all").text
+        for i, cost in ((1, 0.012), (2, 0.004)):
+            card = score_conversation(conversation(i), rubric, FakeJudge(), policy=RoutingPolicy())[0]
+            api.store.save_score_card(conversation(i), rubric, card.model_copy(update={"usage": Usage(
+                calls=11, prompt_tokens=1000 * i, completion_tokens=100, cached_tokens=500, cost_usd=cost)}))
+        found = re.search(r'data-kpi="cost">(.*?)</div>', client.get("/ui/?start=all").text)
+        assert found
+        kpi = found.group(1)
+        # $0.016 over the two priced conversations; 3,200 tokens (1,000 cached); $0.0080 and 1,600 tokens each
+        assert "$0.0160" in kpi and "3,200 tokens (1,000 cached)" in kpi and "$0.0080 and 1,600 tokens" in kpi
+        page = client.get("/ui/conversations/conv-002").text
+        assert "11 model call(s), 2,100 tokens (500 cached), cost $0.0040" in page
+        assert 'id="usage"' not in client.get("/ui/conversations/conv-000").text

@@ -35,6 +35,13 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _usd(value: float | None) -> str:
+    """Dollars: cents above a dollar, four decimals below (a conversation often costs a fraction of a cent)."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+
+
 def _when(value: datetime | date | str | None) -> str:
     if value is None:
         return "–"
@@ -55,7 +62,7 @@ def query_string(params: dict[str, Any], **overrides: Any) -> str:
 def templates() -> Jinja2Templates:
     """The page templates (built on first use, not at import)."""
     built = Jinja2Templates(directory=str(HERE / "templates"))
-    built.env.filters.update(pct=_pct, num=_num, when=_when)
+    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd)
     built.env.globals.update(query=query_string)
     return built
 
