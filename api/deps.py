@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require
@@ -51,4 +51,18 @@ StoreDep = Annotated[Store, Depends(get_store)]
 IngestKey = Annotated[ApiKey, Depends(require("ingest"))]
 ReviewerKey = Annotated[ApiKey, Depends(require("reviewer"))]
 ReaderKey = Annotated[ApiKey, Depends(require("ingest", "reviewer"))]
+OwnReaderKey = Annotated[ApiKey, Depends(require("ingest", "reviewer", "agent"))]
+"""Readers of conversations' results, and ``agent`` keys for their own agent's conversations (see agent_scope)."""
+OwnReviewerKey = Annotated[ApiKey, Depends(require("reviewer", "agent"))]
 AdminKey = Annotated[ApiKey, Depends(require())]
+
+
+def agent_scope(key: ApiKey) -> str | None:
+    """The agent id an ``agent`` key is bound to (None for other roles, which see every agent); 403 for an agent
+    key bound to no agent."""
+    if key.role != "agent":
+        return None
+    if not key.agent_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this agent key is bound to no agent id; create one with "
+                            "`rubricate keys create --role agent --agent <id>`")
+    return key.agent_id

@@ -66,7 +66,7 @@ def test_matrix(api: Api, method: str, path: str, roles: frozenset[str]) -> None
 def test_403_names_the_roles_needed(api: Api) -> None:
     r = api.client.get("/v1/judgements", headers=api.auth("ingest"))
     detail = r.json()["detail"]
-    assert r.status_code == 403 and "admin or reviewer" in detail and "has role ingest" in detail
+    assert r.status_code == 403 and "admin or agent or reviewer" in detail and "has role ingest" in detail
 
 
 def test_public_routes_need_no_key(api: Api) -> None:

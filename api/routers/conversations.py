@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import IngestKey, ReaderKey, StateDep, StoreDep
+from api.deps import IngestKey, OwnReaderKey, StateDep, StoreDep, agent_scope
 from api.errors import SURROGATE
 from api.routers._shared import (
     IdempotencyKey,
@@ -206,18 +206,23 @@ def _by_index(accepted: list[AcceptedItem], index: int) -> AcceptedItem:
 
 @router.get(
     "/{conversation_id}/scorecard", response_model=ScorecardOut, summary="A conversation's newest score card",
-    responses={404: {"model": ErrorOut, "description": "Unknown conversation, or not scored yet."}},
+    responses={404: {"model": ErrorOut, "description": "Unknown conversation (for an agent key: or another agent's), "
+                                                       "or not scored yet."}},
 )
 def scorecard(
-    conversation_id: Annotated[str, Path(max_length=255)], store: StoreDep, key: ReaderKey,
+    conversation_id: Annotated[str, Path(max_length=255)], store: StoreDep, key: OwnReaderKey,
     rubric_id: Annotated[str | None, Query(max_length=255)] = None,
     rubric_version: Annotated[str | None, Query(max_length=64)] = None,
     judge: Annotated[str | None, Query(max_length=255)] = None,
 ) -> ScorecardOut:
-    """Judgements with located evidence, confidence, review state and each judgement's full history."""
-    stored = find_card(store, conversation_id, rubric_id=rubric_id, rubric_version=rubric_version, judge=judge)
+    """Judgements with located evidence, confidence, review state and each judgement's full history. An ``agent``
+    key reads only its own agent's conversations; any other answers 404 as if unknown."""
+    agent = agent_scope(key)
+    stored = find_card(store, conversation_id, rubric_id=rubric_id, rubric_version=rubric_version, judge=judge,
+                       agent_id=agent)
     if stored is None:
-        known = store.get_conversation(conversation_id) is not None
+        found = store.get_conversation(conversation_id)
+        known = found is not None and (agent is None or found.agent_id == agent)
         raise HTTPException(status.HTTP_404_NOT_FOUND, (
             f"conversation {conversation_id!r} has no score card yet: its scoring job is queued or running"
             if known else f"unknown conversation {conversation_id!r}; send it with POST /v1/conversations"))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api.auth import require
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, agent_scope
 from api.schemas.common import AUTH_ERRORS, ErrorOut, errors
 from scorer.store.disputes import Dispute, DisputeError, list_disputes, open_dispute
 from scorer.store.keys import ApiKey
@@ -32,16 +32,6 @@ class DisputeIn(BaseModel):
                          "the reviewer sees it with the transcript.")
 
 
-def _agent_scope(key: ApiKey) -> str | None:
-    """The agent id an ``agent`` key is bound to (None for reviewers and admins, who see every agent)."""
-    if key.role != "agent":
-        return None
-    if not key.agent_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this agent key is bound to no agent id; create one with "
-                            "`rubricate keys create --role agent --agent <id>`")
-    return key.agent_id
-
-
 @router.post(
     "/v1/conversations/{conversation_id}/disputes", response_model=Dispute, status_code=status.HTTP_201_CREATED,
     summary="Dispute a judgement of a conversation",
@@ -54,7 +44,7 @@ def create_dispute(conversation_id: Annotated[str, Path(max_length=255)], body: 
     """Open a dispute: the judgement goes to human review with reason ``dispute`` and this comment. Refused after
     the dispute window (``RUBRICATE_DISPUTE_WINDOW_DAYS``, default 14 days after scoring)."""
     try:
-        return open_dispute(store, conversation_id, body.criterion_id, body.comment, agent_id=_agent_scope(key),
+        return open_dispute(store, conversation_id, body.criterion_id, body.comment, agent_id=agent_scope(key),
                             window_days=settings.dispute_window_days)
     except DisputeError as exc:
         raise HTTPException(exc.status, str(exc)) from exc
@@ -66,13 +56,13 @@ def disputes(store: StoreDep, key: DisputeKey,
                                 Query(alias="status", description="Only disputes in this state.")] = None,
              ) -> list[Dispute]:
     """Newest first. Reviewers see every dispute; an agent key sees its own, with their outcomes."""
-    return list_disputes(store, status=status_, agent_id=_agent_scope(key))
+    return list_disputes(store, status=status_, agent_id=agent_scope(key))
 
 
 @router.get("/v1/disputes/{dispute_id}", response_model=Dispute, summary="One dispute and its outcome",
             responses={404: {"model": ErrorOut, "description": "Unknown dispute (for this agent)."}})
 def dispute(dispute_id: int, store: StoreDep, key: DisputeKey) -> Dispute:
-    found = list_disputes(store, dispute_id=dispute_id, agent_id=_agent_scope(key))
+    found = list_disputes(store, dispute_id=dispute_id, agent_id=agent_scope(key))
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown dispute {dispute_id}")
     return found[0]

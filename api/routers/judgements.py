@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ReviewerKey, StoreDep
+from api.deps import OwnReviewerKey, StoreDep, agent_scope
 from api.schemas.common import AUTH_ERRORS
 from api.schemas.results import JudgementItem, JudgementPage, ReviewState
 from scorer.store.queries import list_judgements
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/judgements", tags=["judgements"], responses=AUTH_
 
 @router.get("", response_model=JudgementPage, summary="List judgements (e.g. those that need review)")
 def judgements(
-    store: StoreDep, key: ReviewerKey,
+    store: StoreDep, key: OwnReviewerKey,
     needs_review: Annotated[bool | None, Query(description="Only flagged (true) or unflagged (false) ones.")] = None,
     criterion: Annotated[str | None, Query(max_length=255, description="A criterion id.")] = None,
     rubric_id: Annotated[str | None, Query(max_length=255)] = None,
@@ -27,8 +27,10 @@ def judgements(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JudgementPage:
+    """Reviewers see every judgement; an ``agent`` key sees those of its own agent's conversations."""
     items, total = list_judgements(store, needs_review=needs_review, criterion=criterion, rubric_id=rubric_id,
-                                   rubric_version=rubric_version, state=review_state, page=page, page_size=page_size)
+                                   rubric_version=rubric_version, state=review_state, page=page, page_size=page_size,
+                                   agent_id=agent_scope(key))
     out = [JudgementItem(
         conversation_id=i.conversation_id, rubric_id=i.rubric_id, rubric_version=i.rubric_version, judge=i.judge,
         criterion_id=i.judgement.criterion_id, status=i.judgement.status, answer=i.judgement.answer,

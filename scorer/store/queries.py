@@ -47,8 +47,9 @@ class StoredCard:
 
 
 def find_card(store: Store, conversation_id: str, *, rubric_id: str | None = None, rubric_version: str | None = None,
-              judge: str | None = None) -> StoredCard | None:
-    """The newest card of the conversation (optionally for one rubric, version or judge)."""
+              judge: str | None = None, agent_id: str | None = None) -> StoredCard | None:
+    """The newest card of the conversation (optionally for one rubric, version or judge; with ``agent_id``, only
+    if the conversation is that agent's)."""
     query = (select(ScoreCardRow, ConversationRow.content_hash)
              .join(ConversationRow, ScoreCardRow.conversation_id == ConversationRow.id)
              .join(RubricVersionRow, ScoreCardRow.rubric_version_id == RubricVersionRow.id)
@@ -59,6 +60,8 @@ def find_card(store: Store, conversation_id: str, *, rubric_id: str | None = Non
         query = query.where(RubricVersionRow.version == rubric_version)
     if judge:
         query = query.where(ScoreCardRow.judge == judge)
+    if agent_id is not None:
+        query = query.where(ConversationRow.agent_id == agent_id)
     with store.session() as s:
         found = s.execute(query.order_by(ScoreCardRow.id.desc()).limit(1)).first()
         if found is None:
@@ -89,13 +92,15 @@ class JudgementItem:
 
 
 def _judgement_query(needs_review: bool | None, criterion: str | None, rubric_id: str | None,
-                     rubric_version: str | None, state: str | None) -> Select[Any]:
+                     rubric_version: str | None, state: str | None, agent_id: str | None = None) -> Select[Any]:
     query = (select(JudgementRow.payload, JudgementRow.needs_review, ScoreCardRow.judge, ConversationRow.external_id,
                     RubricVersionRow.rubric_id, RubricVersionRow.version, ReviewQueueRow.state)
              .join(ScoreCardRow, JudgementRow.score_card_id == ScoreCardRow.id)
              .join(ConversationRow, ScoreCardRow.conversation_id == ConversationRow.id)
              .join(RubricVersionRow, ScoreCardRow.rubric_version_id == RubricVersionRow.id)
              .outerjoin(ReviewQueueRow, ReviewQueueRow.judgement_id == JudgementRow.id))
+    if agent_id is not None:
+        query = query.where(ConversationRow.agent_id == agent_id)
     if needs_review is not None:
         query = query.where(JudgementRow.needs_review.is_(needs_review))
     if criterion:
@@ -116,9 +121,10 @@ def _judgement_query(needs_review: bool | None, criterion: str | None, rubric_id
 def list_judgements(
     store: Store, *, needs_review: bool | None = None, criterion: str | None = None, rubric_id: str | None = None,
     rubric_version: str | None = None, state: str | None = None, page: int = 1, page_size: int = 50,
+    agent_id: str | None = None,
 ) -> tuple[list[JudgementItem], int]:
-    """One page of judgements (oldest first) and the total matching."""
-    query = _judgement_query(needs_review, criterion, rubric_id, rubric_version, state)
+    """One page of judgements (oldest first) and the total matching (with ``agent_id``: that agent's only)."""
+    query = _judgement_query(needs_review, criterion, rubric_id, rubric_version, state, agent_id)
     with store.session() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.execute(query.order_by(JudgementRow.id).offset((page - 1) * page_size).limit(page_size)).all()
