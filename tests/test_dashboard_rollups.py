@@ -6,7 +6,7 @@ repairs them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,12 @@ from scorer.rubric import load_rubric
 from scorer.store import Store
 from scorer.store.dashboard.filters import Filters, resolve
 from scorer.store.dashboard.overview import overview
+from scorer.store.dashboard.rolled import split
 from scorer.store.disputes import open_dispute, resolve_disputes
 from scorer.store.engine import upgrade
 from scorer.store.models import ConversationRow, JudgementRow, ReviewQueueRow, RubricVersionRow, ScoreCardRow
 from scorer.store.reviews import enqueue_routed, mark_pushed, record_review
-from scorer.store.rollup import rebuild
+from scorer.store.rollup import month_end, rebuild
 from scorer.store.rollup_models import ROLLUP_TABLES, CardDayRow
 from scorer.types import Conversation, Review, Rubric, ScoreCard
 from scorer.usage import Usage
@@ -36,8 +37,11 @@ from tests._dashboard_data import RUBRIC, conversation
 from tests._pg import fresh_postgres_url
 
 POLICY = RoutingPolicy(threshold=0.8, audit_rate=0.0)
+D = date
 FILTERS = [Filters(all_dates=True), Filters(team="Tech", all_dates=True), Filters(agent="unassigned", all_dates=True),
-           Filters(start=datetime(2026, 10, 6).date(), end=datetime(2026, 10, 9).date(), language="zh"), Filters()]
+           Filters(start=D(2026, 10, 6), end=D(2026, 10, 9), language="zh"), Filters(),
+           Filters(start=D(2026, 10, 7), end=D(2026, 11, 10)), Filters(start=D(2026, 10, 1), end=D(2026, 11, 30)),
+           Filters(end=D(2026, 11, 3)), Filters(start=D(2026, 10, 6), agent="A-1")]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -124,7 +128,7 @@ def moved(c: Conversation, **fields: Any) -> Conversation:
 
 def test_every_write_path_keeps_the_rollups_equal_to_a_rebuild(store: Store) -> None:
     rubric = load_rubric(RUBRIC)
-    for i in range(7):  # saved
+    for i in (*range(7), 40, 47):  # saved (October and November)
         score_conversation(conversation(i), rubric, FakeJudge(), store=store, policy=POLICY)
     with store.session() as s:
         assert s.scalar(select(CardDayRow.id).limit(1)) is not None, "saving cards fills the rollups"
@@ -219,7 +223,7 @@ def test_random_writes_keep_the_rollups_equal_to_a_rebuild(tmp_path_factory: pyt
         "score": score,
         "rescore": lambda i: score_conversation(conversation(i), rubric, FakeJudge("no"), store=store, policy=POLICY),
         "move": lambda i: store.save_conversation(moved(conversation(i), agent_id=f"A-{i % 2}", started_at=(
-            datetime(2026, 10, 5, tzinfo=UTC) + timedelta(days=i)).isoformat())),
+            datetime(2026, 10, 5, tzinfo=UTC) + timedelta(days=9 * i)).isoformat())),
         "route": lambda i: enqueue_routed(store, rubric.id, rubric.version),
         "review": reviewed, "exclude": exclude}
     try:
@@ -250,3 +254,34 @@ def test_migration_0006_fills_the_rollups_and_the_cli_rebuilds_them(tmp_path: Pa
     with store.engine.connect() as conn:
         assert rollup_rows(conn) == before
     store.close()
+
+
+def test_a_period_splits_into_whole_months_then_whole_weeks_then_days() -> None:
+    # 2026-10-07 is a Wednesday, 2026-10-31 a Saturday, 2026-12-01 a Tuesday
+    assert split(D(2026, 10, 7), D(2026, 12, 10)) == [
+        ("month", (D(2026, 11, 1), D(2026, 11, 1))), ("week", (D(2026, 10, 12), D(2026, 10, 19))),
+        ("day", (D(2026, 10, 7), D(2026, 10, 11))), ("day", (D(2026, 10, 26), D(2026, 10, 31))),
+        ("day", (D(2026, 12, 1), D(2026, 12, 10)))]
+    assert split(D(2026, 10, 1), D(2026, 11, 30)) == [("month", (D(2026, 10, 1), D(2026, 11, 1)))]
+    assert split(D(2026, 10, 5), D(2026, 10, 18)) == [("week", (D(2026, 10, 5), D(2026, 10, 12)))]
+    assert split(D(2026, 10, 3), D(2026, 10, 4)) == [("day", (D(2026, 10, 3), D(2026, 10, 4)))]
+    assert split(None, D(2024, 2, 29)) == [("month", (None, D(2024, 2, 1)))]
+    assert split(D(2026, 12, 31), None) == [("month", (D(2027, 1, 1), None)), ("day", (D(2026, 12, 31),
+                                                                                        D(2026, 12, 31)))]
+    assert split(None, None) == [("month", (None, None))]
+    for start in (D(2026, 9, 28) + timedelta(days=k) for k in range(40)):  # every day exactly once
+        for length in (1, 6, 7, 15, 33, 70):
+            end = start + timedelta(days=length - 1)
+            covered = [d for level, (lo, hi) in split(start, end) for d in days_of(level, lo, hi)]
+            assert sorted(covered) == [start + timedelta(days=k) for k in range(length)], (start, end)
+
+
+def days_of(level: str, lo: date | None, hi: date | None) -> list[date]:
+    """The days a piece of :func:`split` covers (a month or week piece names the starts of whole ones)."""
+    assert lo is not None and hi is not None
+    out, day = [], lo
+    last = hi if level == "day" else hi + timedelta(days=6) if level == "week" else month_end(hi)
+    while day <= last:
+        out.append(day)
+        day += timedelta(days=1)
+    return out

@@ -4,11 +4,12 @@ since the previous period, and the coaching view (the behaviours most often miss
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from scorer.store.dashboard import rolled
@@ -31,6 +32,7 @@ EXAMPLES = 3
 """Quoted examples per behaviour to coach."""
 COACHED = 3
 """Behaviours shown in the coaching view."""
+_WINDOWS = (7, 28, 112)
 
 
 @dataclass
@@ -91,18 +93,37 @@ def _most_common(rows: Any) -> tuple[str | None, str | None] | None:
 
 def _examples(session: Session, scope: Scope, criterion_id: str, answers: list[str], limit: int) -> list[Example]:
     """The newest judgements of the criterion with one of ``answers``, those quoting evidence first."""
-    query = scope.base(JudgementRow.payload, ConversationRow.external_id, occurred()).join(
-        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
-        JudgementRow.criterion_id == criterion_id, JudgementRow.status == "scored",
-        JudgementRow.answer.in_(answers)).order_by(occurred().desc(), ScoreCardRow.id.desc()).limit(limit * 4)
     found: list[Example] = []
-    for payload, external_id, when in session.execute(query):
+    for payload, external_id, when in _newest(session, scope, lambda part: part.base(
+            JudgementRow.payload, ConversationRow.external_id, occurred()).join(
+            JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
+            JudgementRow.criterion_id == criterion_id, JudgementRow.status == "scored",
+            JudgementRow.answer.in_(answers)).order_by(occurred().desc(), ScoreCardRow.id.desc()), limit * 4):
         judgement = Judgement.model_validate(payload)
         if isinstance(when, str):
             when = datetime.fromisoformat(when)
         found.append(Example(external_id, when, judgement.answer, judgement.evidence, judgement.rationale))
     found.sort(key=lambda e: not e.evidence)  # stable: newest with evidence first
     return found[:limit]
+
+
+def _newest(session: Session, scope: Scope, query: Callable[[Scope], Select[Any]], want: int) -> list[Any]:
+    """The first ``want`` rows of ``query`` (ordered newest first), looked for in the last 7, 28 and 112 days of
+    the period before the whole of it: a window holding ``want`` rows holds the newest ``want`` of the period, so
+    the answer is the same, without reading a long period's every judgement."""
+    end = scope.end
+    if end is None and scope.filters.agent:
+        newest = session.scalar(select(func.max(ConversationRow.started_at)).where(
+            ConversationRow.agent_id == scope.filters.agent))
+        end = (datetime.fromisoformat(newest) if isinstance(newest, str) else newest).date() if newest else None
+    for days in (*_WINDOWS, None):
+        start = end - timedelta(days=days - 1) if days and end else None
+        if start is None or (scope.start is not None and start <= scope.start):
+            return list(session.execute(query(scope).limit(want)))
+        rows = list(session.execute(query(scope.with_period(start, scope.end)).limit(want)))
+        if len(rows) >= want:
+            return rows
+    return []  # not reached: the last window is the whole period
 
 
 def _coaching(session: Session, scope: Scope, rubric: Rubric, stats: list[CriterionStats]) -> list[CoachingItem]:

@@ -7,7 +7,7 @@ a queue state, a conversation's agent or date)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Date, Integer, Select, and_, case, delete, func, insert, literal, select, type_coerce
@@ -24,6 +24,8 @@ from scorer.store.models import (
 )
 from scorer.store.rollup_models import (
     ALL_VERSIONS,
+    COARSE_TABLES,
+    DAILY_TABLES,
     ROLLUP_TABLES,
     AgreementDayRow,
     AnswerDayRow,
@@ -31,7 +33,8 @@ from scorer.store.rollup_models import (
     QueueDayRow,
 )
 
-__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "rebuild", "refresh"]
+__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "month_end", "month_start", "rebuild", "refresh",
+           "week_start"]
 
 Key = tuple[date, str | None]
 """The unit the rollups are recomputed by: a conversation's UTC day and its agent (None: unassigned)."""
@@ -138,21 +141,81 @@ def _fill(executor: Executor, where: list[Any]) -> None:
             executor.execute(insert(table).from_select([*_KEY_COLUMNS, *columns], query.where(*where)))
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _starts(level: str, day: date) -> tuple[date, date]:
+    """The first and last day of the month or ISO week holding ``day``."""
+    if level == "month":
+        return month_start(day), month_end(day)
+    return week_start(day), week_start(day) + timedelta(days=6)
+
+
+def _month_of(dialect: str, column: Any) -> Any:
+    if dialect == "postgresql":
+        return type_coerce(func.date(func.date_trunc("month", column)), Date)
+    return type_coerce(func.date(column, "start of month"), Date)
+
+
+def _week_of(dialect: str, column: Any) -> Any:
+    """The Monday of the ISO week of a date column."""
+    if dialect == "postgresql":
+        return type_coerce(func.date(func.date_trunc("week", column)), Date)
+    return type_coerce(func.date(column, "weekday 0", "-6 days"), Date)
+
+
+def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> None:
+    """The month or week rows summed from the daily ones (all, or ``only`` one (month or week start, agent))."""
+    dialect = _dialect(executor)
+    answers, agreement = COARSE_TABLES[level]
+    for source, target, extra in ((AnswerDayRow, answers, ["criterion_id", "status", "answer"]),
+                                  (AgreementDayRow, agreement, ["criterion_id", "review_day", "kind"])):
+        start = (_month_of if level == "month" else _week_of)(dialect, source.day).label("start")
+        keys = [start, *(getattr(source, c) for c in _KEY_COLUMNS[1:])]
+        for name in extra:
+            column = getattr(source, name)
+            keys.append(_week_of(dialect, column).label("review_week") if name == "review_day" else column)
+        query = select(*keys, func.sum(source.count)).group_by(*keys)
+        if only is not None:
+            query = query.where(_is(source.agent_id, only[1]), source.day.between(*_starts(level, only[0])))
+        columns = [*_KEY_COLUMNS, *(("review_week" if c == "review_day" else c) for c in extra), "count"]
+        executor.execute(insert(target).from_select(columns, query))
+
+
 def rebuild(executor: Executor) -> None:
     """Empty the rollups and compute them again from every stored card (repair, and migration 0006)."""
     for table in ROLLUP_TABLES:
         executor.execute(delete(table))
     _fill(executor, [])
+    for level in COARSE_TABLES:
+        _fill_coarse(executor, level)
 
 
 def refresh(executor: Executor, keys: Iterable[Key]) -> None:
-    """Recompute the rollup rows of the conversations of each (day, agent) from the source rows."""
+    """Recompute the rollup rows of the conversations of each (day, agent) from the source rows, then the
+    month and week rows of those (month or week, agent) from the daily ones."""
     dialect = _dialect(executor)
+    coarse: set[tuple[str, date, str | None]] = set()
     for day, agent in sorted(set(keys), key=lambda k: (k[0], k[1] or "")):
-        for table in ROLLUP_TABLES:
+        for table in DAILY_TABLES:
             executor.execute(delete(table).where(table.day == day, _is(table.agent_id, agent)))
         _fill(executor, [_is(ConversationRow.agent_id, agent), in_period(day, day),
                          type_coerce(day_of(dialect, occurred()), Date) == day])
+        coarse |= {(level, _starts(level, day)[0], agent) for level in COARSE_TABLES}
+    for level, start, agent in sorted(coarse, key=lambda k: (k[0], k[1], k[2] or "")):
+        for coarse_table in COARSE_TABLES[level]:
+            executor.execute(delete(coarse_table).where(coarse_table.day == start,
+                                                        _is(coarse_table.agent_id, agent)))
+        _fill_coarse(executor, level, (start, agent))
 
 
 def _is(column: Any, value: str | None) -> Any:

@@ -1,4 +1,5 @@
-"""daily rollups for the QA dashboard (cards, answers, review queue, agreement), filled from the stored rows
+"""daily rollups for the QA dashboard (cards, answers, review queue, agreement; answers and agreement also by
+month and by week), filled from the stored rows
 
 Revision ID: 0006
 Revises: 0005
@@ -45,12 +46,25 @@ TABLES: dict[str, list[sa.Column]] = {
     'rollup_agreement': [_column('criterion_id', sa.String(255)), _column('review_day', sa.Date()),
                          _column('kind', sa.String(32)), _column('count', sa.Integer())],
 }
+for _level in ('month', 'week'):
+    TABLES[f'rollup_answers_{_level}'] = [_column('criterion_id', sa.String(255)), _column('status', sa.String(16)),
+                                          _column('answer', sa.String(255), True), _column('count', sa.Integer())]
+    TABLES[f'rollup_agreement_{_level}'] = [_column('criterion_id', sa.String(255)),
+                                            _column('review_week', sa.Date()), _column('kind', sa.String(32)),
+                                            _column('count', sa.Integer())]
+
+
+_COVERING = {'rollup_cards': ['agent_name', 'conversations', 'scored', 'score_sum', 'auto_failed', 'excluded'],
+             'rollup_answers': ['criterion_id', 'status', 'answer', 'count'],
+             'rollup_agreement': ['criterion_id', 'review_day', 'kind', 'count']}
+"""The biggest daily rollups' scope indexes also hold the filter columns and the values (index-only reads)."""
 
 
 def upgrade() -> None:
     for name, columns in TABLES.items():
         op.create_table(name, *_key(), *columns)
-        op.create_index(f'ix_{name}_scope_day', name, ['rubric_id', 'version_id', 'day'])
+        cover = ['team', 'agent_id', 'channel', 'language', *_COVERING[name]] if name in _COVERING else []
+        op.create_index(f'ix_{name}_scope_day', name, ['rubric_id', 'version_id', 'day', *cover])
         op.create_index(f'ix_{name}_agent_day', name, ['agent_id', 'day'])
     from scorer.store.rollup import rebuild  # the same SQL the Store maintains them with
 
