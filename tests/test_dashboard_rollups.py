@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from typer.testing import CliRunner
 
 from cli import build_app
@@ -26,7 +27,7 @@ from scorer.store.dashboard.filters import Filters, resolve
 from scorer.store.dashboard.overview import overview
 from scorer.store.dashboard.rolled import split
 from scorer.store.disputes import open_dispute, resolve_disputes
-from scorer.store.engine import upgrade
+from scorer.store.engine import alembic_config, upgrade
 from scorer.store.models import ConversationRow, JudgementRow, ReviewQueueRow, RubricVersionRow, ScoreCardRow
 from scorer.store.reviews import enqueue_routed, mark_pushed, record_review
 from scorer.store.rollup import month_end, rebuild
@@ -243,7 +244,12 @@ def test_migration_0006_fills_the_rollups_and_the_cli_rebuilds_them(tmp_path: Pa
     with store.engine.connect() as conn:
         before = rollup_rows(conn)
     assert before["rollup_cards"]
-    upgrade(store.engine, "0005")  # drops the rollups
+    config = alembic_config(str(store.engine.url))
+    with store.engine.begin() as conn:  # one step down: the rollups' migration drops them
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    with store.engine.connect() as conn:
+        assert not {t.__tablename__ for t in ROLLUP_TABLES} & set(inspect(conn).get_table_names())
     upgrade(store.engine)  # creates and fills them from the stored cards
     with store.engine.connect() as conn:
         assert rollup_rows(conn) == before

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Date, Integer, Select, and_, case, delete, func, insert, literal, select, type_coerce
@@ -113,8 +114,10 @@ CARD_COLUMNS = ["conversations", "scored", "score_sum", "excluded", "unscored", 
                  "cached_tokens", "priced_cards", "cost_usd"]
 
 
+@cache
 def _statements(dialect: str, all_versions: bool) -> list[tuple[Any, list[str], Select[Any]]]:
-    """(table, its value columns, the SELECT filling it) for one kind of current card."""
+    """(table, its value columns, the SELECT filling it) for one kind of current card; built once per process
+    (statements are immutable; a refresh adds its WHERE), as building them costs more than running them."""
     answers = _source(dialect, all_versions, JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer,
                       func.count()).join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(
         JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer)
@@ -173,10 +176,11 @@ def _week_of(dialect: str, column: Any) -> Any:
     return type_coerce(func.date(column, "weekday 0", "-6 days"), Date)
 
 
-def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> None:
-    """The month or week rows summed from the daily ones (all, or ``only`` one (month or week start, agent))."""
-    dialect = _dialect(executor)
+@cache
+def _coarse_statements(dialect: str, level: str) -> list[tuple[Any, Any, list[str], Select[Any]]]:
+    """(daily source, month or week target, target columns, the SELECT summing the source) per table pair."""
     answers, agreement = COARSE_TABLES[level]
+    out = []
     for source, target, extra in ((AnswerDayRow, answers, ["criterion_id", "status", "answer"]),
                                   (AgreementDayRow, agreement, ["criterion_id", "review_day", "kind"])):
         start = (_month_of if level == "month" else _week_of)(dialect, source.day).label("start")
@@ -184,10 +188,16 @@ def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> Non
         for name in extra:
             column = getattr(source, name)
             keys.append(_week_of(dialect, column).label("review_week") if name == "review_day" else column)
-        query = select(*keys, func.sum(source.count)).group_by(*keys)
+        columns = [*_KEY_COLUMNS, *(("review_week" if c == "review_day" else c) for c in extra), "count"]
+        out.append((source, target, columns, select(*keys, func.sum(source.count)).group_by(*keys)))
+    return out
+
+
+def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> None:
+    """The month or week rows summed from the daily ones (all, or ``only`` one (month or week start, agent))."""
+    for source, target, columns, query in _coarse_statements(_dialect(executor), level):
         if only is not None:
             query = query.where(_is(source.agent_id, only[1]), source.day.between(*_starts(level, only[0])))
-        columns = [*_KEY_COLUMNS, *(("review_week" if c == "review_day" else c) for c in extra), "count"]
         executor.execute(insert(target).from_select(columns, query))
 
 
