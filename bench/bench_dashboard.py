@@ -249,7 +249,7 @@ def main() -> None:
                 if name == "sqlite" and reuse:
                     print(f"== {name}: reusing {sqlite_file}", flush=True)
                     t = time.perf_counter()
-                    Store(url).close()  # an older schema is upgraded here (migration 0006 fills the rollups)
+                    Store(url).close()  # an older schema is upgraded here (migration 0007 fills the rollups)
                     results[name] = {"generated": {"reused": str(sqlite_file),
                                                    "open_seconds": round(time.perf_counter() - t, 1)}}
                 else:

@@ -1,6 +1,6 @@
 """The dashboard's daily rollups stay equal to a computation from scratch after every kind of write (a card saved,
 re-scored, moved to another agent or day, reviewed, disputed, deleted), on SQLite and PostgreSQL; the pages' numbers
-read from them equal the exact queries over the cards; migration 0006 fills them; `rubricate db rebuild-rollups`
+read from them equal the exact queries over the cards; migration 0007 fills them; `rubricate db rebuild-rollups`
 repairs them."""
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def test_random_writes_keep_the_rollups_equal_to_a_rebuild(tmp_path_factory: pyt
         store.close()
 
 
-def test_migration_0006_fills_the_rollups_and_the_cli_rebuilds_them(tmp_path: Path) -> None:
+def test_migration_0007_fills_the_rollups_and_the_cli_rebuilds_them(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     store = Store(url)
     rubric = load_rubric(RUBRIC)

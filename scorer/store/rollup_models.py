@@ -4,7 +4,7 @@ Each row is keyed by the conversations' UTC day, the rubric, ``version_id`` and 
 agent name, channel, language). ``version_id`` is a rubric version's row id (the newest card of each conversation
 among that version's cards) or :data:`ALL_VERSIONS` (the newest card among all the rubric's versions: what the
 dashboard counts without a version filter). The rows are derived data: ``scorer.store.rollup`` rebuilds them from
-the cards, judgements and reviews, and keeps them current in the transaction that changes those. Migration 0006
+the cards, judgements and reviews, and keeps them current in the transaction that changes those. Migration 0007
 creates and fills them."""
 
 from __future__ import annotations

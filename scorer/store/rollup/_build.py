@@ -202,7 +202,7 @@ def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> Non
 
 
 def rebuild(executor: Executor) -> None:
-    """Empty the rollups and compute them again from every stored card (repair, and migration 0006)."""
+    """Empty the rollups and compute them again from every stored card (repair, and migration 0007)."""
     for table in ROLLUP_TABLES:
         executor.execute(delete(table))
     _fill(executor, [])

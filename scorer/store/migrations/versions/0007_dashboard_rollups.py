@@ -1,8 +1,8 @@
 """daily rollups for the QA dashboard (cards, answers, review queue, agreement; answers and agreement also by
 month and by week), filled from the stored rows
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 12:00:00
 
 The overview and agent pages add up these per-(day, rubric, version, team, agent, channel, language) rows instead
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
