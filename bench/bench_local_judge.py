@@ -1,10 +1,16 @@
 """Benchmark: per-question full prompts vs one transcript encoding per conversation, on the local judge.
 
-For N synthetic support conversations × Q questions at two transcript lengths (~700 and ~3,000 tokens), it times
-the answer pass of each mode in the same run and counts the tokens the model processed, then prints the ratios.
-Evidence-quote generation is switched off in all modes so that only the answering work is compared.
+For N synthetic support conversations × Q questions at two transcript lengths (~700 and ~3,000 tokens of turn
+text; the rendered prompts are ~1,200 and ~4,800 tokens), it times the answer pass of each mode in the same run and
+counts the tokens the model processed, then prints the ratios. Evidence-quote generation is switched off in all modes
+so that only the answering work is compared.
+
+The modes are interleaved conversation by conversation (and their order rotated), so that a change in the machine's
+load during the run falls on every mode alike; both wall time and the process's CPU time are recorded. On a shared
+machine the CPU-time ratio is the steadier of the two.
 
     python bench/bench_local_judge.py [--conversations 10] [--long-conversations 3] [--questions 10]
+                                      [--modes full sequential packed] [--threads N]
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -21,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from scorer.judges import JudgeOptions, get_judge
 from scorer.judges.local import LocalJudge
 from scorer.rubric import parse_rubric
-from scorer.types import Conversation
+from scorer.types import Conversation, Criterion
 
 QUESTIONS = [
     "Did the agent greet the customer and give their own name?",
@@ -72,33 +79,50 @@ def synth_conversation(index: int, target_tokens: int, tokenizer: object) -> Con
     return Conversation(id=f"bench-{target_tokens}-{index}", channel="chat", turns=turns)
 
 
-def run(conversations: int, questions: int, lengths: list[int], long_conversations: int) -> dict[str, object]:
+def _timed(judge: LocalJudge, mode: str, conv: Conversation, criteria: Sequence[Criterion]) -> tuple[float, float, int]:
+    judge.mode = mode  # type: ignore[assignment]
+    judge.tokens_processed = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    judge.judge(conv, criteria)
+    return time.perf_counter() - wall, time.process_time() - cpu, judge.tokens_processed
+
+
+def run(conversations: int, questions: int, lengths: list[int], long_conversations: int,
+        modes: list[str]) -> dict[str, object]:
     judge = get_judge("local", JudgeOptions(evidence=False, max_context_tokens=8192))
     assert isinstance(judge, LocalJudge)
     rubric = parse_rubric("id: bench\ncriteria:\n" + "".join(
         f"  - {{id: q{i}, question: {json.dumps(q)}}}\n" for i, q in enumerate(QUESTIONS[:questions])))
-    results: dict[str, object] = {"questions": questions, "conversations": conversations, "lengths": {}}
+    results: dict[str, object] = {"questions": questions, "conversations": conversations, "lengths": {},
+                                  "load_average_start": os.getloadavg()[0]}
     warm = synth_conversation(0, 200, judge.loaded.tokenizer)
-    judge.judge(warm, rubric.criteria)
+    for mode in modes:
+        _timed(judge, mode, warm, rubric.criteria)
     for length in lengths:
         count = conversations if length < 2000 else long_conversations
         convs = [synth_conversation(i, length, judge.loaded.tokenizer) for i in range(count)]
-        row: dict[str, dict[str, float]] = {}
-        for mode in ("full", "sequential", "packed"):
-            judge.mode = mode  # type: ignore[assignment]
-            judge.tokens_processed = 0
-            start = time.perf_counter()
-            for conv in convs:
-                judge.judge(conv, rubric.criteria)
-            seconds = time.perf_counter() - start
-            row[mode] = {"seconds": seconds, "seconds_per_conversation": seconds / count,
-                         "tokens": judge.tokens_processed, "conversations": count}
-            print(f"  {length:>5} tokens  {mode:<10} {seconds / count:7.2f} s/conv  "
-                  f"{judge.tokens_processed:>9,} tokens", flush=True)
-        for mode in ("sequential", "packed"):
-            row[mode]["time_ratio"] = row["full"]["seconds"] / row[mode]["seconds"]
-            row[mode]["token_ratio"] = row["full"]["tokens"] / row[mode]["tokens"]
+        row = {mode: {"seconds": 0.0, "cpu_seconds": 0.0, "tokens": 0, "conversations": count} for mode in modes}
+        for index, conv in enumerate(convs):
+            for mode in modes[index % len(modes):] + modes[: index % len(modes)]:  # rotate the order
+                wall, cpu, tokens = _timed(judge, mode, conv, rubric.criteria)
+                row[mode]["seconds"] += wall
+                row[mode]["cpu_seconds"] += cpu
+                row[mode]["tokens"] += tokens
+            print(f"  {length:>5} tokens  conversation {index + 1}/{count}  " + "  ".join(
+                f"{mode} {row[mode]['seconds']:.1f} s" for mode in modes) + f"  (load {os.getloadavg()[0]:.1f})",
+                flush=True)
+        for mode in modes:
+            row[mode]["seconds_per_conversation"] = row[mode]["seconds"] / count
+            print(f"  {length:>5} tokens  {mode:<10} {row[mode]['seconds'] / count:7.2f} s/conv  "
+                  f"{row[mode]['cpu_seconds'] / count:7.2f} CPU s/conv  {row[mode]['tokens']:>9,} tokens", flush=True)
+        if "full" in row:
+            for mode in modes:
+                if mode != "full":
+                    row[mode]["time_ratio"] = row["full"]["seconds"] / row[mode]["seconds"]
+                    row[mode]["cpu_time_ratio"] = row["full"]["cpu_seconds"] / row[mode]["cpu_seconds"]
+                    row[mode]["token_ratio"] = row["full"]["tokens"] / row[mode]["tokens"]
         results["lengths"][str(length)] = row  # type: ignore[index]
+    results["load_average_end"] = os.getloadavg()[0]
     return results
 
 
@@ -109,17 +133,31 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[700, 3000])
     parser.add_argument("--long-conversations", type=int, default=3,
                         help="conversations for lengths >= 2000 tokens (full prompts take ~4 min each there)")
+    parser.add_argument("--modes", nargs="+", default=["full", "sequential", "packed"],
+                        choices=["full", "sequential", "packed"], help="ratios need 'full'")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/local_judge.json"))
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     print(f"local judge: {args.conversations} conversations x {args.questions} questions "
-          f"(answer pass only, no quote generation), {os.cpu_count()} CPU cores")
-    results = run(args.conversations, args.questions, args.lengths, args.long_conversations or args.conversations)
-    print(f"\n{'transcript':>10} | {'convs':>5} | {'full s/conv':>11} | {'packed s/conv':>13} | {'time ratio':>10} | "
-          f"{'token ratio':>11} | {'sequential time ratio':>21}")
-    for length, row in results["lengths"].items():  # type: ignore[attr-defined]
-        print(f"{length:>10} | {row['full']['conversations']:>5} | {row['full']['seconds_per_conversation']:>11.2f} | "
-              f"{row['packed']['seconds_per_conversation']:>13.2f} | {row['packed']['time_ratio']:>9.1f}x | "
-              f"{row['packed']['token_ratio']:>10.1f}x | {row['sequential']['time_ratio']:>20.1f}x")
+          f"(answer pass only, no quote generation), {os.cpu_count()} CPU cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    results = run(args.conversations, args.questions, args.lengths, args.long_conversations or args.conversations,
+                  list(dict.fromkeys(args.modes)))
+    print(f"\nload average {results['load_average_start']:.1f} at the start, "
+          f"{results['load_average_end']:.1f} at the end")
+    others = [m for m in dict.fromkeys(args.modes) if m != "full"]
+    if "full" in args.modes and others:
+        print(f"{'transcript':>10} | {'convs':>5} | {'full s/conv':>11} | " + " | ".join(
+            f"{m} s/conv | {m} time ratio | CPU-time ratio | token ratio" for m in others))
+        for length, row in results["lengths"].items():  # type: ignore[attr-defined]
+            print(f"{length:>10} | {row['full']['conversations']:>5} | "
+                  f"{row['full']['seconds_per_conversation']:>11.2f} | " + " | ".join(
+                      f"{row[m]['seconds_per_conversation']:.2f} | {row[m]['time_ratio']:.1f}x | "
+                      f"{row[m]['cpu_time_ratio']:.1f}x | {row[m]['token_ratio']:.1f}x" for m in others))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"\nwritten to {args.out}")

@@ -39,6 +39,15 @@ def _crop_to(cache: Any, length: int) -> None:
         cache.crop(-extra)
 
 
+def _additive(mask: Any, model: Any) -> Any:
+    """The boolean ``[queries, keys]`` mask as the additive float mask SDPA would otherwise rebuild in every layer
+    (0 where visible, -inf where not): the same numbers, converted once per pass instead of once per layer."""
+    import torch
+
+    dtype = getattr(model, "dtype", torch.float32)
+    return torch.zeros(mask.shape, dtype=dtype).masked_fill_(~mask, float("-inf"))[None, None]
+
+
 class PrefixRun:
     """The forward passes for one conversation's question prompts (token id lists)."""
 
@@ -119,7 +128,7 @@ class PrefixRun:
             offset += n
             last.append(offset - 1)
         ids = torch.tensor([[token for suffix in suffixes for token in suffix]])
-        out = self.model(input_ids=ids, position_ids=positions[None], attention_mask=mask[None, None],
+        out = self.model(input_ids=ids, position_ids=positions[None], attention_mask=_additive(mask, self.model),
                          past_key_values=cache, use_cache=True, logits_to_keep=torch.tensor(last))
         self.tokens_processed += total
         _crop_to(cache, p)
