@@ -3,13 +3,15 @@ full prompts, confidence from answer-token probabilities, visible truncation, es
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from scorer import JudgeError
 from scorer.judges import JudgeOptions, get_judge
 from scorer.judges.local import LocalJudge, answer_options
 from scorer.rubric import parse_rubric
-from scorer.types import Conversation, Judgement
+from scorer.types import Conversation, Criterion, Judgement
 
 pytestmark = pytest.mark.slow
 
@@ -50,10 +52,11 @@ def judge() -> LocalJudge:
     return made
 
 
-def _run(judge: LocalJudge, mode: str, conversation: Conversation) -> list[Judgement]:
+def _run(judge: LocalJudge, mode: str, conversation: Conversation,
+         criteria: Sequence[Criterion] = RUBRIC.criteria) -> list[Judgement]:
     judge.mode = mode  # type: ignore[assignment]
     try:
-        return judge.judge(conversation, RUBRIC.criteria)
+        return judge.judge(conversation, criteria)
     finally:
         judge.mode = "packed"
 
@@ -69,6 +72,26 @@ def test_cached_prefix_equals_full_prompts(judge: LocalJudge, conversation: Conv
             for answer, p in a.probabilities.items():
                 assert b.probabilities[answer] == pytest.approx(p, abs=1e-3), (mode, a.criterion_id, answer)
             assert a.answer == b.answer
+
+
+def test_long_transcript_cached_prefix_equals_full_prompts(judge: LocalJudge) -> None:
+    """A transcript many times longer than the questions (the case the packed pass is for): every question's
+    probabilities equal those of its own full prompt."""
+    lines = ["My router has stopped working since Monday and I need it for work.",
+             "I'm sorry to hear that. Could you confirm the account number, please?",
+             "It is 48213. I already restarted it twice, as the website says.",
+             "Thank you. I can see the order in our system and I have booked a technician for Friday."]
+    turns = [{"speaker": "customer" if i % 2 == 0 else "agent", "text": f"({i}) {lines[i % 4]}"} for i in range(40)]
+    long = Conversation(id="long-prefix", turns=turns)
+    criteria = [RUBRIC.criterion(c) for c in ("greet", "solution", "confirm")]
+    _, ids, note = judge.build_prompts(long, criteria, [answer_options(c) for c in criteria])  # type: ignore[misc]
+    assert note is None and min(len(i) for i in ids) > 700  # long, and not truncated
+    full = _run(judge, "full", long, criteria)
+    packed = _run(judge, "packed", long, criteria)
+    for a, b in zip(full, packed, strict=True):
+        assert a.status == b.status == "scored", (a.reason, b.reason)
+        assert b.probabilities == pytest.approx(a.probabilities, abs=1e-3), a.criterion_id
+        assert a.answer == b.answer
 
 
 def test_judgements_carry_logprob_confidence(judge: LocalJudge) -> None:
@@ -147,8 +170,6 @@ def test_quotes_are_generated_from_the_cached_prefix_and_checked(judge: LocalJud
 def test_missing_model_path_is_a_clear_error() -> None:
     with pytest.raises(JudgeError, match=r"/nonexistent/model\.gguf"):
         get_judge("local:/nonexistent/model.gguf")
-
-
 
 
 def test_wordings_asked_together_are_answered_as_if_asked_alone(judge: LocalJudge) -> None:
