@@ -242,3 +242,25 @@ def test_unknown_rubric_gives_empty_numbers(tmp_path: Path) -> None:
     with store.session() as s:
         scope = resolve(s, Filters())
         assert scope.rubric is None and totals(s, scope).conversations == 0
+
+
+def test_filter_choices_are_the_distinct_values_of_the_rows(seeded: tuple[Store, Rubric]) -> None:
+    from scorer.store.dashboard.choices import choices, distinct_values
+    from scorer.store.dashboard.filters import UNASSIGNED
+
+    store, _ = seeded
+    with store.session() as s:
+        rows = s.execute(select(ConversationRow.team, ConversationRow.agent_id, ConversationRow.channel,
+                                ConversationRow.language)).all()
+        for i, field in enumerate(("team", "agent", "channel", "language")):
+            present = {r[i] for r in rows}
+            expected = sorted(v for v in present if v is not None) + ([None] if None in present else [])
+            assert distinct_values(s, field) == expected
+            capped = distinct_values(s, field, limit=2)  # the cap counts values; a missing one is still said
+            assert capped == [v for v in expected if v is not None][:2] + ([None] if None in present else [])
+        offered = choices(s, resolve(s, Filters()))
+        assert (UNASSIGNED in offered["agent"]) == any(r[1] is None for r in rows)
+        agent = next(r[1] for r in rows if r[1] is not None)
+        mine = choices(s, resolve(s, Filters(), bound_agent=agent))
+        assert mine["agent"] == [agent]
+        assert set(mine["team"]) == {r[0] or UNASSIGNED for r in rows if r[1] == agent}

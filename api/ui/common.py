@@ -6,20 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.ui.render import render
 from api.ui.session import CsrfError, LoginRequired, Viewer, login_redirect_url, wants_html
 from scorer.store import Store
-from scorer.store.dashboard.filters import UNASSIGNED, FilterError, Filters, Scope, resolve
-from scorer.store.models import ConversationRow, RubricVersionRow
+from scorer.store.dashboard.choices import choices
+from scorer.store.dashboard.filters import FilterError, Filters, Scope, resolve
 
 __all__ = ["PageError", "choices", "install_handlers", "scope_for", "store_of"]
-
-OPTION_LIMIT = 500
-
 
 class PageError(Exception):
     """A page that cannot be shown (unknown agent or conversation, or not this viewer's): status and message."""
@@ -37,22 +33,6 @@ def scope_for(request: Request, viewer: Viewer, session: Session) -> Scope:
     """The request's filters resolved for the viewer (an agent key is bound to its agent)."""
     return resolve(session, Filters.from_params(request.query_params), bound_agent=viewer.agent_id,
                    exact=not request.app.state.settings.ui_rollups)
-
-
-def choices(session: Session, scope: Scope) -> dict[str, list[Any]]:
-    """The values the filter form offers (read from indexed columns, capped)."""
-    out: dict[str, list[Any]] = {}
-    for name, column in (("team", ConversationRow.team), ("agent", ConversationRow.agent_id),
-                         ("channel", ConversationRow.channel), ("language", ConversationRow.language)):
-        query = select(column).distinct().order_by(column).limit(OPTION_LIMIT)
-        if scope.bound_agent is not None:
-            query = query.where(ConversationRow.agent_id == scope.bound_agent)
-        out[name] = [v if v is not None else UNASSIGNED for v in session.scalars(query)]
-    out["rubric"] = list(session.scalars(select(RubricVersionRow.rubric_id).distinct().order_by(
-        RubricVersionRow.rubric_id)))
-    out["version"] = list(session.scalars(select(RubricVersionRow.version).where(
-        RubricVersionRow.rubric_id == (scope.filters.rubric or "")).order_by(RubricVersionRow.id)))
-    return out
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
