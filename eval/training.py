@@ -2,14 +2,17 @@
 
 For every criterion, every candidate — each embedding × conversation level, and turn level where the labels are
 yes/no and the "yes" items carry evidence turns — is scored by κ on out-of-fold predictions over the training data
-(seeded stratified k-fold by conversation). The candidate with the highest held-out κ is refitted on all the data
-and kept; the held-out κ of every candidate is stored in the model and its manifest, so the choice is reported.
-The same held-out predictions give the auto-accept threshold (the confidence that kept ``target_accuracy``).
+(seeded stratified k-fold by conversation; the mean over ``REPEATS`` differently seeded splits). The candidate with
+the highest held-out κ is refitted on all the data and kept; the held-out κ of every candidate is stored in the
+model and its manifest, so the choice is reported. With two answers, the decision cut is fitted for κ on the
+out-of-fold scores (:func:`kappa_cut`). The same held-out predictions give the auto-accept threshold (the
+confidence that kept ``target_accuracy``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,12 @@ from scorer.judges._features import Featuriser
 from scorer.judges.learned import MIN_PER_CLASS, CriterionModel, LearnedModel, criterion_speaker
 from scorer.types import Criterion, Rubric
 
-__all__ = ["DEFAULT_EMBEDDINGS", "DEFAULT_TURN_FEATURES", "train"]
+__all__ = ["DEFAULT_EMBEDDINGS", "DEFAULT_TURN_FEATURES", "REPEATS", "kappa_cut", "train"]
 
 DEFAULT_EMBEDDINGS = ("e5", "minilm")
 DEFAULT_TURN_FEATURES = "previous"  # "reply" was not clearly better on ESConv dev (cross-validated; docs/evaluation.md)
 _FOLDS = 5
+REPEATS = 3  # differently seeded k-fold splits whose mean held-out κ makes the choice
 
 
 def _classifier(seed: int) -> Any:
@@ -60,8 +64,8 @@ def kappa_cut(p: np.ndarray, y: Sequence[int]) -> float:
     class). Ties keep the cut nearest 0.5."""
     grid = sorted(np.round(np.arange(0.2, 0.801, 0.025), 3), key=lambda c: abs(c - 0.5))
     scores = [_kappa([str(v) for v in y], [str(int(v >= c)) for v in p]) for c in grid]
-    best = max(range(len(grid)), key=lambda i: -2.0 if scores[i] is None else scores[i])  # type: ignore[operator]
-    return float(grid[best])
+    values = [-2.0 if v is None else v for v in scores]
+    return float(grid[values.index(max(values))])
 
 
 def _shift(classifier: Any, cut: float) -> Any:
@@ -135,10 +139,27 @@ def _turn_candidate(items: list[LabelledConversation], turn_sets: list[tuple[lis
     return model, np.maximum(p, 1 - p), predicted
 
 
+def _repeated(make: Any, y: list[str], seed: int, repeats: int
+              ) -> tuple[CriterionModel, np.ndarray, list[str], float | None] | None:
+    """A candidate (its model, out-of-fold confidences and answers from the first split) and its held-out κ as the
+    mean over ``repeats`` differently seeded k-fold splits: one split of a few hundred conversations is too noisy to
+    choose between candidates (docs/evaluation.md)."""
+    first = make(seed)
+    if first is None:
+        return None
+    kappas = [_kappa(y, first[2])]
+    for k in range(1, repeats):
+        again = make(seed + 1000 * k)
+        if again is not None:
+            kappas.append(_kappa(y, again[2]))
+    known = [v for v in kappas if v is not None]
+    return first[0], first[1], first[2], (float(np.mean(known)) if known else None)
+
+
 def train(dataset: Dataset, rubric: Rubric, *, embeddings: Sequence[str] | None = None, seed: int = 0,
           featurisers: dict[str, Featuriser] | None = None, levels: Sequence[str] = ("conversation", "turn"),
           target_accuracy: float = 0.9, cache_dir: Path | None = None, turn_features: str = DEFAULT_TURN_FEATURES,
-          candidates_out: dict[str, dict[str, CriterionModel]] | None = None) -> LearnedModel:
+          candidates_out: dict[str, dict[str, CriterionModel]] | None = None, repeats: int = REPEATS) -> LearnedModel:
     """Fit one classifier per criterion, choosing embedding and level by held-out κ on the training data.
 
     ``candidates_out``, if given, receives every fitted candidate per criterion (``"<embedding>/<level>"``), for
@@ -167,18 +188,19 @@ def train(dataset: Dataset, rubric: Rubric, *, embeddings: Sequence[str] | None 
         for name in names:
             candidates = []
             if "conversation" in levels:
-                candidates.append(_conversation_candidate(vectors[name][rows], y, seed))
+                x = vectors[name][rows]
+                candidates.append(_repeated(partial(_conversation_candidate, x, y), y, seed, repeats))
             if "turn" in levels and with_evidence and binary and positive:
                 negative = next(a for a in binary if a != positive)
                 turn_sets = [featurisers[name].turn_features(item.conversation, about, kind=turn_features)
                              for item in items]
-                found = _turn_candidate(items, turn_sets, criterion, y, positive, negative, seed)
+                found = _repeated(partial(_turn_candidate, items, turn_sets, criterion, y, positive, negative), y,
+                                  seed, repeats)
                 if found is not None:
                     found[0].turn_features = turn_features
                     candidates.append(found)
-            for candidate, confidence, predicted in candidates:
+            for candidate, confidence, predicted, kappa in (c for c in candidates if c is not None):
                 candidate.embedding, candidate.about = name, about
-                kappa = _kappa(y, predicted)
                 scores[f"{name}/{candidate.level}"] = kappa
                 threshold = fit_threshold(list(confidence), [a == b for a, b in zip(y, predicted, strict=True)],
                                           target_accuracy)

@@ -55,3 +55,23 @@ def test_kappa_cut_moves_the_decision_for_a_rare_class_and_keeps_one_half_when_n
     cut = kappa_cut(scores, list(y))
     assert cut > 0.6
     assert kappa_cut(np.where(y == 1, 0.9, 0.1), list(y)) == 0.5  # already perfect at 0.5: the tie keeps 0.5
+
+
+def test_held_out_kappa_is_the_mean_over_differently_seeded_splits() -> None:
+    from eval.training import _repeated
+    from scorer.judges.learned import CriterionModel
+
+    y = ["yes", "no"] * 10
+    seen: list[int] = []
+
+    def make(seed: int) -> tuple[CriterionModel, np.ndarray, list[str]]:
+        seen.append(seed)
+        right = y if seed == 7 else ["yes"] * 10 + ["no"] * 10  # the first split perfect, the others chance
+        return CriterionModel("bow", "conversation", None), np.ones(len(y)), right
+
+    found = _repeated(make, y, 7, 3)
+    assert found is not None
+    _, _, predicted, kappa = found
+    assert len(set(seen)) == 3 and seen[0] == 7 and predicted == y  # answers and model from the first split
+    assert kappa == pytest.approx((1.0 + 0.0 + 0.0) / 3)
+    assert _repeated(lambda seed: None, y, 7, 3) is None
