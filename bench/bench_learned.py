@@ -5,6 +5,8 @@ Trains on stc3-en's seeded training split (from ../shared/datasets, or --data/--
 come from the shared embedding cache) with the chosen embedding(s), then scores the test split through
 ``scorer.pipeline.score_batch`` side by side in one run:
 
+- ``before: …``: the same two modes with e5 driven as before the chunked runner (one engine call for all the texts
+  of a pass, the engine's own OpenMP threads), for a side-by-side ratio on a shared machine;
 - ``one by one``: each conversation embedded when it is judged (``--batch-size 1``), empty caches;
 - ``batched``: the judge's ``prepare`` ability embeds 64 conversations per pass, empty caches;
 - ``batched, turn cache warm``: the same with the on-disk turn cache from an earlier run (a re-score, or turns
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from eval.datasets import Dataset, load_dataset, split
 from eval.training import DEFAULT_EMBEDDINGS, train
+from scorer.judges._embeddings import E5
 from scorer.judges._features import Featuriser
 from scorer.judges.learned import LearnedJudge, LearnedModel
 from scorer.pipeline import score_batch
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--embedding", default="e5", help="e5, minilm or auto (both, chosen per criterion)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test conversations")
     parser.add_argument("--model", type=Path, default=None, help="a saved learned judge (else trained here)")
+    parser.add_argument("--before", action="store_true", help="also time e5 driven as before (side by side)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/learned.json"))
     args = parser.parse_args()
     rubric = load_rubric(args.rubric)
@@ -59,23 +63,31 @@ def main() -> None:
     conversations = [item.conversation for item in test_set.items]
     results: dict[str, dict[str, float]] = {"_": {"peak_rss_mb_after_training": _peak_mb()}}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode, batch_size, warm in (("one by one", 1, False), ("batched", 64, False),
-                                       ("batched, turn cache warm", 64, True)):
-            cache = Path(tmp) / ("warm" if warm else mode.replace(" ", "-"))
-            featurisers = {n: Featuriser(n, cache_dir=cache) for n in used}
+        modes = [("one by one", 1, False), ("batched", 64, False), ("batched, turn cache warm", 64, True)]
+        if args.before:
+            modes = [("before: one by one", 1, False), ("before: batched", 64, False), *modes]
+        for mode, batch_size, warm in modes:
+            cache = Path(tmp) / ("warm" if warm else mode.replace(" ", "-").replace(":", ""))
+            before = mode.startswith("before")
+            featurisers = {n: Featuriser(n, cache_dir=cache, embedder=E5(threads=0) if before and n == "e5" else None)
+                           for n in used}
             for f in featurisers.values():
                 f.embedder.features(["warm-up"])  # load the model before timing
             judge = LearnedJudge(model, featurisers=featurisers)
+            user = time.process_time()
             start = time.perf_counter()
             items = list(score_batch(conversations, rubric, judge, batch_size=batch_size))
             seconds = time.perf_counter() - start
+            cpu = time.process_time() - user
             assert all(i.card is not None for i in items)
             embedded = sum(f.embedded for f in featurisers.values())
             results[mode] = {"conversations": len(conversations), "seconds": seconds, "texts_embedded": embedded,
-                             "per_minute": len(conversations) / seconds * 60, "peak_rss_mb": _peak_mb()}
+                             "per_minute": len(conversations) / seconds * 60, "peak_rss_mb": _peak_mb(),
+                             "cpu_seconds": cpu, "load_average": os.getloadavg()[0]}
             print(f"learned judge ({'+'.join(used)}), {mode:<24}: {len(conversations)} conversations x "
                   f"{len(rubric.criteria)} criteria in {seconds:.1f} s = {len(conversations) / seconds * 60:,.0f} "
-                  f"conversations/min (target ≥ 500); {embedded} texts embedded; peak RSS {_peak_mb():.0f} MB")
+                  f"conversations/min (target ≥ 500); {cpu:.1f} CPU-s; {embedded} texts embedded; "
+                  f"peak RSS {_peak_mb():.0f} MB; load {os.getloadavg()[0]:.1f}", flush=True)
             if mode == "batched":  # the warm run reads the turn vectors this run stored
                 (Path(tmp) / "batched").rename(Path(tmp) / "warm")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from eval.active import simulate
 from eval.datasets import load_dataset, split
 from eval.harness import evaluate, predict
 from eval.report.evaluation import active_learning_figure
-from eval.training import train
+from eval.training import DEFAULT_TURN_FEATURES, train
 from scorer.judges._features import Featuriser
 from scorer.judges.learned import LearnedJudge
 from scorer.rubric import load_rubric
@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["stc3-en", "esconv"], default="stc3-en")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--no-active-learning", action="store_true", help="skip the (slow) active-learning curves")
+    parser.add_argument("--turn-features", default=DEFAULT_TURN_FEATURES, help="previous or reply (turn level)")
     args = parser.parse_args()
     folder = SHARED / args.dataset
     rubric = load_rubric(folder / "rubric.yaml")
@@ -62,7 +64,8 @@ def main() -> None:
     featurisers = {n: Featuriser(n, cache_dir=cache) for n in ("e5", "minilm")}
     results: dict[str, Any] = {}
     candidates: dict[str, dict[str, Any]] = {}
-    auto = train(train_set, rubric, featurisers=featurisers, candidates_out=candidates)
+    auto = train(train_set, rubric, featurisers=featurisers, candidates_out=candidates,
+                 turn_features=args.turn_features)
     for name in VARIANTS:
         model = auto if name == "auto" else copy.copy(auto)
         if name != "auto":
@@ -83,13 +86,26 @@ def main() -> None:
                    for cid, found in candidates.items() if any(k.startswith("e5/") for k in found)}
     e5.embeddings = {"e5": auto.embeddings.get("e5") or featurisers["e5"].fingerprint}
     e5.save(Path(f"bench-results/learned-{args.dataset}-e5"))
-    active = simulate(train_set, test_set, rubric, featurisers["e5"], seeds=3)
+    if not args.no_active_learning:
+        _active_learning(train_set, test_set, rubric, featurisers["e5"], args.dataset, results)
+    _print_table(rubric, results)
+    out = args.out or Path(f"bench-results/compare-{args.dataset}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+
+def _active_learning(train_set: Any, test_set: Any, rubric: Any, featuriser: Featuriser, dataset: str,
+                     results: dict[str, Any]) -> None:
+    active = simulate(train_set, test_set, rubric, featuriser, seeds=3)
     results["active_learning"] = active
     for strategy in ("uncertainty", "random"):
         print(f"active learning, {strategy}: median reviews per criterion to reach {active['target_accuracy']:.3f}: "
               f"{active[strategy]['reviews_needed_median']} (per seed {active[strategy]['reviews_needed_per_seed']})")
-    figure = active_learning_figure(active, f"{args.dataset}: active learning (e5, conversation level)")
-    figure.savefig(DOCS_IMG / f"active-learning-{args.dataset}.png", dpi=110, bbox_inches="tight")
+    figure = active_learning_figure(active, f"{dataset}: active learning (e5, conversation level)")
+    figure.savefig(DOCS_IMG / f"active-learning-{dataset}.png", dpi=110, bbox_inches="tight")
+
+
+def _print_table(rubric: Any, results: dict[str, Any]) -> None:
     header = "| criterion | human–human κ | " + " | ".join(VARIANTS) + " | auto chose (held-out κ) |"
     print(header)
     print("|" + "---|" * (len(VARIANTS) + 3))
@@ -102,9 +118,6 @@ def main() -> None:
     for cid in results["auto"]:
         print(cid, "held-out κ:", {k: None if v is None else round(v, 2)
                                    for k, v in (results["auto"][cid]["heldout_kappa"] or {}).items()})
-    out = args.out or Path(f"bench-results/compare-{args.dataset}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

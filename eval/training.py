@@ -2,14 +2,17 @@
 
 For every criterion, every candidate — each embedding × conversation level, and turn level where the labels are
 yes/no and the "yes" items carry evidence turns — is scored by κ on out-of-fold predictions over the training data
-(seeded stratified k-fold by conversation). The candidate with the highest held-out κ is refitted on all the data
-and kept; the held-out κ of every candidate is stored in the model and its manifest, so the choice is reported.
-The same held-out predictions give the auto-accept threshold (the confidence that kept ``target_accuracy``).
+(seeded stratified k-fold by conversation; the mean over ``REPEATS`` differently seeded splits). The candidate with
+the highest held-out κ is refitted on all the data and kept; the held-out κ of every candidate is stored in the
+model and its manifest, so the choice is reported. With two answers, the decision cut is fitted for κ on the
+out-of-fold scores (:func:`kappa_cut`). The same held-out predictions give the auto-accept threshold (the
+confidence that kept ``target_accuracy``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,12 @@ from scorer.judges._features import Featuriser
 from scorer.judges.learned import MIN_PER_CLASS, CriterionModel, LearnedModel, criterion_speaker
 from scorer.types import Criterion, Rubric
 
-__all__ = ["DEFAULT_EMBEDDINGS", "train"]
+__all__ = ["DEFAULT_EMBEDDINGS", "DEFAULT_TURN_FEATURES", "REPEATS", "kappa_cut", "train"]
 
 DEFAULT_EMBEDDINGS = ("e5", "minilm")
+DEFAULT_TURN_FEATURES = "previous"  # "reply" was not clearly better on ESConv dev (cross-validated; docs/evaluation.md)
 _FOLDS = 5
+REPEATS = 3  # differently seeded k-fold splits whose mean held-out κ makes the choice
 
 
 def _classifier(seed: int) -> Any:
@@ -49,18 +54,45 @@ def _folds(y: Sequence[str], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), list(y)))
 
 
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def kappa_cut(p: np.ndarray, y: Sequence[int]) -> float:
+    """The cut on P(class 1) whose decisions agree best with ``y`` (Cohen's κ) on out-of-fold scores, from a coarse
+    grid in [0.2, 0.8] (one number fitted on the training data: a balanced classifier's 0.5 over-answers a rare
+    class). Ties keep the cut nearest 0.5."""
+    grid = sorted(np.round(np.arange(0.2, 0.801, 0.025), 3), key=lambda c: abs(c - 0.5))
+    scores = [_kappa([str(v) for v in y], [str(int(v >= c)) for v in p]) for c in grid]
+    values = [-2.0 if v is None else v for v in scores]
+    return float(grid[values.index(max(values))])
+
+
+def _shift(classifier: Any, cut: float) -> Any:
+    """Move a binary logistic model's P(class 1) = 0.5 point to ``cut`` (so its argmax answers at the cut)."""
+    classifier.intercept_ = classifier.intercept_ - _logit(cut)
+    return classifier
+
+
 def _conversation_candidate(x: np.ndarray, y: list[str], seed: int) -> tuple[CriterionModel, np.ndarray, list[str]]:
-    """Out-of-fold answers and confidences of a conversation-level classifier, and the classifier fitted on all."""
-    predicted: list[str] = [""] * len(y)
-    confidence = np.zeros(len(y))
+    """Out-of-fold answers and confidences of a conversation-level classifier, and the classifier fitted on all.
+    With two answers the decision cut is fitted for κ on the out-of-fold scores (:func:`kappa_cut`)."""
+    classes = sorted(set(y))
+    probs = np.zeros((len(y), len(classes)))
     for fit_rows, test_rows in _folds(y, seed):
         classifier = _classifier(seed).fit(x[fit_rows], [y[i] for i in fit_rows])
-        probs = classifier.predict_proba(x[test_rows])
-        for row, p in zip(test_rows, probs, strict=True):
-            predicted[row] = str(classifier.classes_[int(np.argmax(p))])
-            confidence[row] = float(np.max(p))
-    model = CriterionModel("", "conversation", _classifier(seed).fit(x, y))
-    return model, confidence, predicted
+        found = classifier.predict_proba(x[test_rows])
+        for k, c in enumerate(classifier.classes_):
+            probs[test_rows, classes.index(str(c))] = found[:, k]
+    final = _classifier(seed).fit(x, y)
+    if len(classes) == 2:
+        cut = kappa_cut(probs[:, 1], [int(v == classes[1]) for v in y])
+        probs[:, 1] = 1 / (1 + np.exp(-(np.log(np.clip(probs[:, 1], 1e-9, 1)) - np.log(np.clip(probs[:, 0], 1e-9, 1))
+                                        - _logit(cut))))
+        probs[:, 0] = 1 - probs[:, 1]
+        final = _shift(final, cut)
+    predicted = [classes[int(np.argmax(p))] for p in probs]
+    return CriterionModel("", "conversation", final), probs.max(axis=1), predicted
 
 
 def _turn_rows(items: list[LabelledConversation], turn_sets: list[tuple[list[int], np.ndarray]], cid: str,
@@ -98,16 +130,36 @@ def _turn_candidate(items: list[LabelledConversation], turn_sets: list[tuple[lis
     calibrator = LogisticRegression(class_weight="balanced")  # Platt scaling of the top turn score, balanced
     # like the classifiers, so a rare behaviour is still answered "yes" when its top turn stands out
     p = cross_val_predict(calibrator, top[:, None], binary, cv=_folds(y, seed), method="predict_proba")[:, 1]
+    cut = kappa_cut(p, list(binary))
+    p = 1 / (1 + np.exp(-(np.log(np.clip(p, 1e-9, 1)) - np.log(np.clip(1 - p, 1e-9, 1)) - _logit(cut))))
     predicted = [positive if v >= 0.5 else negative for v in p]
     model = CriterionModel("", "turn", _classifier(seed).fit(x, t), positive=positive, negative=negative,
-                           calibrator=LogisticRegression(class_weight="balanced").fit(top[:, None], binary))
+                           calibrator=_shift(LogisticRegression(class_weight="balanced").fit(top[:, None], binary),
+                                             cut))
     return model, np.maximum(p, 1 - p), predicted
+
+
+def _repeated(make: Any, y: list[str], seed: int, repeats: int
+              ) -> tuple[CriterionModel, np.ndarray, list[str], float | None] | None:
+    """A candidate (its model, out-of-fold confidences and answers from the first split) and its held-out κ as the
+    mean over ``repeats`` differently seeded k-fold splits: one split of a few hundred conversations is too noisy to
+    choose between candidates (docs/evaluation.md)."""
+    first = make(seed)
+    if first is None:
+        return None
+    kappas = [_kappa(y, first[2])]
+    for k in range(1, repeats):
+        again = make(seed + 1000 * k)
+        if again is not None:
+            kappas.append(_kappa(y, again[2]))
+    known = [v for v in kappas if v is not None]
+    return first[0], first[1], first[2], (float(np.mean(known)) if known else None)
 
 
 def train(dataset: Dataset, rubric: Rubric, *, embeddings: Sequence[str] | None = None, seed: int = 0,
           featurisers: dict[str, Featuriser] | None = None, levels: Sequence[str] = ("conversation", "turn"),
-          target_accuracy: float = 0.9, cache_dir: Path | None = None,
-          candidates_out: dict[str, dict[str, CriterionModel]] | None = None) -> LearnedModel:
+          target_accuracy: float = 0.9, cache_dir: Path | None = None, turn_features: str = DEFAULT_TURN_FEATURES,
+          candidates_out: dict[str, dict[str, CriterionModel]] | None = None, repeats: int = REPEATS) -> LearnedModel:
     """Fit one classifier per criterion, choosing embedding and level by held-out κ on the training data.
 
     ``candidates_out``, if given, receives every fitted candidate per criterion (``"<embedding>/<level>"``), for
@@ -136,16 +188,19 @@ def train(dataset: Dataset, rubric: Rubric, *, embeddings: Sequence[str] | None 
         for name in names:
             candidates = []
             if "conversation" in levels:
-                candidates.append(_conversation_candidate(vectors[name][rows], y, seed))
+                x = vectors[name][rows]
+                candidates.append(_repeated(partial(_conversation_candidate, x, y), y, seed, repeats))
             if "turn" in levels and with_evidence and binary and positive:
                 negative = next(a for a in binary if a != positive)
-                turn_sets = [featurisers[name].turn_features(item.conversation, about) for item in items]
-                found = _turn_candidate(items, turn_sets, criterion, y, positive, negative, seed)
+                turn_sets = [featurisers[name].turn_features(item.conversation, about, kind=turn_features)
+                             for item in items]
+                found = _repeated(partial(_turn_candidate, items, turn_sets, criterion, y, positive, negative), y,
+                                  seed, repeats)
                 if found is not None:
+                    found[0].turn_features = turn_features
                     candidates.append(found)
-            for candidate, confidence, predicted in candidates:
+            for candidate, confidence, predicted, kappa in (c for c in candidates if c is not None):
                 candidate.embedding, candidate.about = name, about
-                kappa = _kappa(y, predicted)
                 scores[f"{name}/{candidate.level}"] = kappa
                 threshold = fit_threshold(list(confidence), [a == b for a, b in zip(y, predicted, strict=True)],
                                           target_accuracy)

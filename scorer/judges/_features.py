@@ -6,7 +6,10 @@ cache folder is given, on disk (SQLite, one file per embedding fingerprint), so 
 training run or another conversation (greetings, templates) is never embedded again.
 
 - conversation level: [agent mean, customer mean, first agent, last agent, last customer, length features];
-- turn level: for each turn of one speaker, [this turn, the previous turn, position features].
+- turn level (``TURN_FEATURES``, recorded per criterion in a trained model): for each turn of one speaker,
+  ``previous`` = [this turn, the previous turn, position features]; ``reply`` adds the other speaker's last turn
+  before it and its agreement with this turn (their element-wise product and cosine) — what restating or
+  reflecting a seeker's words looks like in embedding space.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer._errors import JudgeError
 from scorer.evidence import speaker_turns
 from scorer.judges._embeddings import DEFAULT_EMBEDDING, Embedder, get_embedder
 from scorer.types import Conversation
 
-__all__ = ["MAX_TURN_CHARS", "Featuriser"]
+__all__ = ["MAX_TURN_CHARS", "TURN_FEATURES", "Featuriser"]
 
 MAX_TURN_CHARS = 1000  # ~250 tokens: a window that keeps what a turn says and bounds the cost of pasted logs
+TURN_FEATURES = ("previous", "reply")  # the turn-level feature sets (the first is what models before them used)
 
 
 def _text(speaker: str, text: str) -> str:
@@ -130,17 +135,27 @@ class Featuriser:
         return np.concatenate([pool(agent), pool(customer), pick(agent, 0), pick(agent, -1), pick(customer, -1),
                                extra])
 
-    def turn_features(self, conversation: Conversation, about: str,
-                      turns: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
-        """The ``about`` speaker's turns and, per turn, [this turn, the previous turn, position features]."""
+    def turn_features(self, conversation: Conversation, about: str, turns: np.ndarray | None = None,
+                      kind: str = TURN_FEATURES[0]) -> tuple[list[int], np.ndarray]:
+        """The ``about`` speaker's turns and, per turn, the ``kind`` of features (see the module docstring)."""
+        if kind not in TURN_FEATURES:
+            raise JudgeError(f"unknown turn features {kind!r} (this version has {', '.join(TURN_FEATURES)}): "
+                             "retrain the learned judge with `rubricate train`")
         turns = self.turn_vectors(conversation) if turns is None else turns
         index = speaker_turns(conversation, about)
-        n = len(conversation.turns)
+        n, zero = len(conversation.turns), np.zeros(self.dim, dtype=np.float32)
         rows = []
         for i in index:
-            previous = turns[i - 1] if i > 0 else np.zeros(self.dim, dtype=np.float32)
-            rows.append(np.concatenate([turns[i], previous, np.array([i == 0, i / max(1, n - 1)], np.float32)]))
-        return index, (np.stack(rows) if rows else np.zeros((0, 2 * self.dim + 2), dtype=np.float32))
+            parts = [turns[i], turns[i - 1] if i > 0 else zero]
+            if kind == "reply":
+                other = next((j for j in range(i - 1, -1, -1)
+                              if conversation.turns[j].speaker != conversation.turns[i].speaker), None)
+                said = turns[other] if other is not None else zero
+                parts += [said, turns[i] * said * 10, np.array([turns[i] @ said], np.float32)]
+            parts.append(np.array([i == 0, i / max(1, n - 1)], np.float32))
+            rows.append(np.concatenate(parts))
+        width = 2 * self.dim + 2 + (2 * self.dim + 1 if kind == "reply" else 0)
+        return index, (np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32))
 
     def prepare(self, conversations: Sequence[Conversation]) -> None:
         """Embed every turn of many conversations in one batched pass (skipping cached texts)."""

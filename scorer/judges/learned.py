@@ -31,7 +31,7 @@ from scorer._errors import JudgeError
 from scorer.evidence import speaker_turns, whole_turn
 from scorer.judges._base import Judge, JudgeOptions
 from scorer.judges._embeddings import fingerprint_of
-from scorer.judges._features import Featuriser
+from scorer.judges._features import TURN_FEATURES, Featuriser
 from scorer.types import Conversation, Criterion, Judgement
 
 __all__ = ["FORMAT", "MIN_PER_CLASS", "CriterionModel", "LearnedJudge", "LearnedModel", "create",
@@ -62,6 +62,7 @@ class CriterionModel:
     positive: str = "yes"  # turn level: the answer a positive turn gives (the other is the scale's other answer)
     negative: str = "no"
     calibrator: Any = None  # turn level: maximum turn score → P(positive)
+    turn_features: str = "previous"  # turn level: which of _features.TURN_FEATURES it was trained on
     threshold: float | None = None  # auto-accept: confidence that kept the target accuracy held out
     heldout_kappa: dict[str, float | None] = field(default_factory=dict)  # "<embedding>/<level>" → κ
 
@@ -80,7 +81,9 @@ class LearnedModel:
 
     def choices(self) -> dict[str, dict[str, Any]]:
         return {cid: {"embedding": m.embedding, "level": m.level, "about": m.about, "threshold": m.threshold,
-                      "heldout_kappa": m.heldout_kappa} for cid, m in self.criteria.items()}
+                      "heldout_kappa": m.heldout_kappa}
+                | ({"turn_features": m.turn_features} if m.level == "turn" else {})
+                for cid, m in self.criteria.items()}
 
     def save(self, folder: Path) -> Path:
         import joblib
@@ -109,6 +112,11 @@ class LearnedModel:
             if here != trained:
                 raise JudgeError(f"the learned judge in {folder} was trained with embedding {trained}, but {name!r} "
                                  f"is {here} here; retrain it with `rubricate train`")
+        for cid, m in model.criteria.items():
+            if m.level == "turn" and m.turn_features not in TURN_FEATURES:
+                raise JudgeError(f"the learned judge in {folder} judges {cid!r} from turn features "
+                                 f"{m.turn_features!r}, which this version does not compute "
+                                 f"({', '.join(TURN_FEATURES)}); retrain it with `rubricate train`")
         return model
 
 
@@ -158,7 +166,8 @@ class LearnedJudge(Judge):
 
     def _turn_level(self, m: CriterionModel, criterion: Criterion, conversation: Conversation,
                     turns: np.ndarray) -> tuple[dict[str, float], list[int]]:
-        index, features = self.featurisers[m.embedding].turn_features(conversation, m.about, turns)
+        index, features = self.featurisers[m.embedding].turn_features(conversation, m.about, turns,
+                                                                      kind=m.turn_features)
         scores = m.classifier.predict_proba(features)[:, list(m.classifier.classes_).index(1)] if index else []
         top = float(max(scores, default=0.0))
         p = float(m.calibrator.predict_proba([[top]])[0, 1])
