@@ -96,3 +96,12 @@ def test_disputes_after_the_window_are_refused(api: Api) -> None:
         open_dispute(api.store, "w1", "greet", "too late", agent_id="A-1", window_days=14, now=later)
     assert refused.value.status == 422
     assert open_dispute(api.store, "w1", "greet", "in time", agent_id="A-1", window_days=14).status == "open"
+
+
+def test_a_dispute_id_out_of_range_is_a_clear_422_not_a_server_error(api: Api) -> None:
+    # found by schemathesis: an id past the database's integer range reached SQLite and raised OverflowError (500)
+    reviewer = api.auth("reviewer")
+    for raw in ("99999999999999999999", "0", "-3"):
+        r = api.client.get(f"/v1/disputes/{raw}", headers=reviewer)
+        assert r.status_code == 422, (raw, r.status_code, r.text)
+    assert api.client.get("/v1/disputes/12345", headers=reviewer).status_code == 404

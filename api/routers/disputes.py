@@ -61,7 +61,8 @@ def disputes(store: StoreDep, key: DisputeKey,
 
 @router.get("/v1/disputes/{dispute_id}", response_model=Dispute, summary="One dispute and its outcome",
             responses={404: {"model": ErrorOut, "description": "Unknown dispute (for this agent)."}})
-def dispute(dispute_id: int, store: StoreDep, key: DisputeKey) -> Dispute:
+def dispute(dispute_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The dispute's id.")], store: StoreDep,
+            key: DisputeKey) -> Dispute:
     found = list_disputes(store, dispute_id=dispute_id, agent_id=agent_scope(key))
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown dispute {dispute_id}")
