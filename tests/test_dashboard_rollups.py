@@ -30,7 +30,7 @@ from scorer.store.disputes import open_dispute, resolve_disputes
 from scorer.store.engine import alembic_config, upgrade
 from scorer.store.models import ConversationRow, JudgementRow, ReviewQueueRow, RubricVersionRow, ScoreCardRow
 from scorer.store.reviews import enqueue_routed, mark_pushed, record_review
-from scorer.store.rollup import month_end, rebuild
+from scorer.store.rollup import month_end, rebuild, settle
 from scorer.store.rollup_models import ROLLUP_TABLES, CardDayRow
 from scorer.types import Conversation, Review, Rubric, ScoreCard
 from scorer.usage import Usage
@@ -90,7 +90,10 @@ def numbers(store: Store, filters: Filters, exact: bool) -> dict[str, Any]:
 
 def assert_consistent(store: Store) -> None:
     """The rollups equal a rebuild from scratch (computed in a transaction rolled back), and the overview read from
-    them equals the exact queries, for several filters."""
+    them equals the exact queries, for several filters. Writes only mark their groups; a dashboard read settles
+    them first, as this does."""
+    with store.session() as s:
+        settle(s)
     with store.engine.connect() as conn:
         transaction = conn.begin()
         kept = rollup_rows(conn)
@@ -132,6 +135,7 @@ def test_every_write_path_keeps_the_rollups_equal_to_a_rebuild(store: Store) -> 
     for i in (*range(7), 40, 47):  # saved (October and November)
         score_conversation(conversation(i), rubric, FakeJudge(), store=store, policy=POLICY)
     with store.session() as s:
+        settle(s)  # what a dashboard read does first
         assert s.scalar(select(CardDayRow.id).limit(1)) is not None, "saving cards fills the rollups"
     assert_consistent(store)
     score_conversation(conversation(1), rubric, FakeJudge("yes"), store=store, policy=POLICY)  # re-scored
@@ -241,13 +245,15 @@ def test_migration_0007_fills_the_rollups_and_the_cli_rebuilds_them(tmp_path: Pa
     rubric = load_rubric(RUBRIC)
     for i in range(4):
         score_conversation(conversation(i), rubric, FakeJudge(), store=store, policy=POLICY)
+    with store.session() as s:
+        settle(s)
     with store.engine.connect() as conn:
         before = rollup_rows(conn)
     assert before["rollup_cards"]
     config = alembic_config(str(store.engine.url))
-    with store.engine.begin() as conn:  # one step down: the rollups' migration drops them
+    with store.engine.begin() as conn:  # down to before the rollups' migration: it drops them
         config.attributes["connection"] = conn
-        command.downgrade(config, "-1")
+        command.downgrade(config, "0006")
     with store.engine.connect() as conn:
         assert not {t.__tablename__ for t in ROLLUP_TABLES} & set(inspect(conn).get_table_names())
     upgrade(store.engine)  # creates and fills them from the stored cards
@@ -291,3 +297,23 @@ def days_of(level: str, lo: date | None, hi: date | None) -> list[date]:
         out.append(day)
         day += timedelta(days=1)
     return out
+
+
+def test_a_write_only_marks_its_group_and_the_next_read_recomputes_it(tmp_path: Path) -> None:
+    from scorer.store.rollup_models import DirtyRow
+
+    store = Store(f"sqlite:///{tmp_path / 'd.db'}")
+    rubric = load_rubric(RUBRIC)
+    for i in range(3):
+        score_conversation(conversation(i), rubric, FakeJudge(), store=store, policy=POLICY)
+    with store.engine.connect() as conn:
+        assert not rollup_rows(conn)["rollup_cards"]  # nothing recomputed by the writes themselves
+        assert conn.execute(select(DirtyRow)).all()  # but their groups are marked, with the writes
+    with store.session() as s:  # what every dashboard page does first
+        resolve(s, Filters(all_dates=True))
+    with store.engine.connect() as conn:
+        assert rollup_rows(conn)["rollup_cards"] and not conn.execute(select(DirtyRow)).all()
+    score_conversation(conversation(7), rubric, FakeJudge(), store=store, policy=POLICY)
+    assert numbers(store, Filters(all_dates=True), exact=False) == numbers(store, Filters(all_dates=True), exact=True)
+    assert_consistent(store)
+    store.close()

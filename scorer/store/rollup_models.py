@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from scorer.store.models import Base
 
 __all__ = ["ALL_VERSIONS", "COARSE_TABLES", "DAILY_TABLES", "ROLLUP_TABLES", "AgreementDayRow", "AgreementMonthRow",
-           "AgreementWeekRow", "AnswerDayRow", "AnswerMonthRow", "AnswerWeekRow", "CardDayRow", "QueueDayRow"]
+           "AgreementWeekRow", "AnswerDayRow", "AnswerMonthRow", "AnswerWeekRow", "CardDayRow", "DirtyRow",
+           "QueueDayRow"]
 
 ALL_VERSIONS = 0
 """``version_id`` of the rows counting each conversation's newest card among all of a rubric's versions."""
@@ -161,6 +162,16 @@ class AgreementWeekRow(_Key, Base):
     review_week: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class DirtyRow(Base):
+    """A (day, agent) group whose rollups are out of date: written in the transaction that changed what they count
+    (one cheap INSERT), recomputed and deleted by the next dashboard read (``scorer.store.rollup.settle``)."""
+
+    __tablename__ = "rollup_dirty"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    agent_id: Mapped[str | None] = mapped_column(String(255))
 
 
 DAILY_TABLES = (CardDayRow, AnswerDayRow, QueueDayRow, AgreementDayRow)

@@ -214,7 +214,13 @@ def is_excluded() -> ColumnElement[int]:
 
 
 def resolve(session: Session, filters: Filters, *, bound_agent: str | None = None, exact: bool = False) -> Scope:
-    """Pick the rubric (default: the one stored most recently), its versions, and the default period."""
+    """Pick the rubric (default: the one stored most recently), its versions, and the default period. Reading the
+    rollups, first bring up to date the groups written since the last read (committed on their own)."""
+    if not exact:
+        from scorer.store.rollup import settle  # the rollup builder imports this module
+
+        if settle(session):
+            session.commit()
     rubric_id = filters.rubric or session.scalar(
         select(RubricVersionRow.rubric_id).order_by(RubricVersionRow.id.desc()).limit(1))
     query = select(RubricVersionRow.id, RubricVersionRow.version, RubricVersionRow.definition).where(

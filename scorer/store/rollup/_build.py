@@ -31,11 +31,12 @@ from scorer.store.rollup_models import (
     AgreementDayRow,
     AnswerDayRow,
     CardDayRow,
+    DirtyRow,
     QueueDayRow,
 )
 
-__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "month_end", "month_start", "rebuild", "refresh",
-           "week_start"]
+__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "mark", "month_end", "month_start", "rebuild", "refresh",
+           "settle", "week_start"]
 
 Key = tuple[date, str | None]
 """The unit the rollups are recomputed by: a conversation's UTC day and its agent (None: unassigned)."""
@@ -201,9 +202,10 @@ def _fill_coarse(executor: Executor, level: str, only: Key | None = None) -> Non
         executor.execute(insert(target).from_select(columns, query))
 
 
-def rebuild(executor: Executor) -> None:
-    """Empty the rollups and compute them again from every stored card (repair, and migration 0007)."""
-    for table in ROLLUP_TABLES:
+def rebuild(executor: Executor, *, marks: bool = True) -> None:
+    """Empty the rollups and compute them again from every stored card (repair, and migration 0007, which runs
+    before the marks' table exists: ``marks=False``); the groups marked out of date are then current."""
+    for table in (*ROLLUP_TABLES, *((DirtyRow,) if marks else ())):
         executor.execute(delete(table))
     _fill(executor, [])
     for level in COARSE_TABLES:
@@ -230,3 +232,34 @@ def refresh(executor: Executor, keys: Iterable[Key]) -> None:
 
 def _is(column: Any, value: str | None) -> Any:
     return column.is_(None) if value is None else column == value
+
+
+_SETTLE_LOCK = 7_310_000_001
+"""PostgreSQL advisory lock taken while settling, so two readers never recompute the same group at once (SQLite
+serialises writers by itself)."""
+
+
+def mark(executor: Executor, keys: Iterable[Key]) -> None:
+    """Note that the groups ``keys`` changed (one INSERT, no lock on the rollups: writers never wait on each other
+    here, however many conversations a group holds)."""
+    rows = [{"day": day, "agent_id": agent} for day, agent in set(keys)]
+    if rows:
+        executor.execute(insert(DirtyRow), rows)
+
+
+def settle(executor: Executor) -> int:
+    """Recompute the groups marked since the last settle and clear their marks; returns how many groups.
+
+    Only the marks read here are deleted, so a group marked by a transaction that commits meanwhile stays marked
+    for the next settle (its mark and its data commit together)."""
+    if _dialect(executor) == "postgresql":
+        executor.execute(select(func.pg_advisory_xact_lock(_SETTLE_LOCK)))
+    marks = executor.execute(select(DirtyRow.id, DirtyRow.day, DirtyRow.agent_id)).all()
+    if not marks:
+        return 0
+    keys = {(_as_date(m.day), m.agent_id) for m in marks}
+    refresh(executor, keys)
+    ids = [m.id for m in marks]
+    for lo in range(0, len(ids), 500):
+        executor.execute(delete(DirtyRow).where(DirtyRow.id.in_(ids[lo:lo + 500])))
+    return len(keys)

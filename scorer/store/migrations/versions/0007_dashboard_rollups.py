@@ -68,7 +68,7 @@ def upgrade() -> None:
         op.create_index(f'ix_{name}_agent_day', name, ['agent_id', 'day'])
     from scorer.store.rollup import rebuild  # the same SQL the Store maintains them with
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), marks=False)
 
 
 def downgrade() -> None:
