@@ -91,3 +91,27 @@ def test_stopping_publishes_what_was_still_submitted(tmp_path: Path) -> None:
         assert sorted(publisher.published) == sorted(chunks) and _status(store, chunks) == {"queued"}
     finally:
         store.close()
+
+
+def test_the_periodic_pass_settles_the_rollup_groups_the_workers_marked(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from scorer.judges.fake import FakeJudge
+    from scorer.pipeline import score_conversation
+    from scorer.rubric import load_rubric
+    from scorer.store.rollup_models import CardDayRow, DirtyRow
+    from tests._dashboard_data import RUBRIC, conversation
+
+    store, _publisher, dispatcher = _setup(tmp_path, interval=0.2)
+    for i in range(3):  # what a worker's writes leave: marks, no recomputed rows yet
+        score_conversation(conversation(i), load_rubric(RUBRIC), FakeJudge(), store=store)
+    with store.session() as s:
+        assert s.scalars(select(DirtyRow.id)).all() and not s.scalars(select(CardDayRow.id)).all()
+    dispatcher.start()
+    try:
+        def settled() -> bool:
+            with store.session() as s:
+                return not s.scalars(select(DirtyRow.id)).all() and bool(s.scalars(select(CardDayRow.id)).all())
+        wait_for(settled, timeout=20, what="the marked rollup groups settled")
+    finally:
+        dispatcher.stop()

@@ -20,6 +20,7 @@ from scorer._errors import RubricateError, StorageError
 from scorer._extras import require
 from scorer.settings import Settings
 from scorer.store.jobs import dispatchable_chunks, set_chunk_status
+from scorer.store.rollup import settle
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -144,7 +145,8 @@ class Publisher:
 class Dispatcher:
     """A thread that hands chunks to the broker: the ones requests :meth:`submit` (published at once, many per
     broker connection and one status update), and, every ``interval``, the ones that are pending (a publish failed
-    or never happened) or whose worker went silent.
+    or never happened) or whose worker went silent; on the same pass it recomputes the dashboard rollup groups the
+    workers' writes marked out of date.
 
     A request only commits its chunks as ``pending`` and submits them here, so its latency carries neither the
     broker round trip nor a second database transaction; if this process dies before publishing, the chunks are
@@ -228,3 +230,13 @@ class Dispatcher:
                     self.run_once()
                 except Exception as exc:  # broker or database away: try again next round
                     log.warning("dispatcher: %s", exc)
+                try:
+                    self.settle_rollups()
+                except Exception as exc:  # the next dashboard read settles them instead
+                    log.warning("dispatcher: settling the dashboard rollups: %s", exc)
+
+    def settle_rollups(self) -> int:
+        """Recompute the dashboard rollup groups the workers' writes marked (so a dashboard read after a burst of
+        scoring finds them current); returns how many groups."""
+        with self.store.get().session() as session:
+            return settle(session)
