@@ -1,10 +1,10 @@
 """Benchmark: what keeping the dashboard's rollups current costs a write.
 
 Saves the same score cards (fake judge, 11 criteria) into two fresh SQLite databases side by side, one through the
-Store (its sessions recompute the touched (day, agent) rollup groups before each commit) and one with the rollup
-hooks left out, and reports the mean time of a ``save_score_card``. Two programme shapes: conversations spread over
-agents (a group holds ~10), and conversations with no agent on one day (the group grows with every save: the worst
-case).
+Store (its sessions mark the touched (day, agent) rollup groups before each commit; the next dashboard read
+recomputes them) and one with the rollup hooks left out, and reports the mean time of a ``save_score_card``. Two
+programme shapes: conversations spread over agents (a group holds ~10), and conversations with no agent on one day
+(one group growing with every save: the case that made recomputing in the writing transaction expensive).
 
     python bench/bench_rollup_writes.py [--cards 300]
 """

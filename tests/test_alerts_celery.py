@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -19,28 +18,11 @@ from api.jobs.broker import Publisher
 from cli import build_app
 from scorer.alerts import SIGNATURE_HEADER, verify_signature
 from scorer.store.alerts import list_deliveries
+from tests._alert_receiver import ALERT_RUBRIC, AlertReceiver
 from tests._api_fixtures import conversation, free_port, make_settings, open_api, spawn, stop, wait_for
 
 REDIS = "redis://127.0.0.1:6379/13"  # a database of its own: test_api_celery uses 11
 SECRET = "whsec-celery"
-RUBRIC = """id: svc
-criteria:
-  - {id: greet, question: "Did the agent greet the customer?", auto_fail: true}
-  - {id: solve, question: "Did the agent offer a solution?"}
-"""
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def _redis_or_skip() -> None:
@@ -67,7 +49,7 @@ def test_celery_worker_delivers_alerts_to_a_receiver_that_was_down(tmp_path: Pat
     worker = spawn(["worker", "--name", "alerts@%h", "--concurrency", "1", "--log-level", "WARNING"], env,
                    tmp_path / "worker.log")
     publisher = Publisher(settings.model_copy(update={"broker_timeout_seconds": 2.0}))
-    _Receiver.received = []
+    AlertReceiver.received = []
     server: ThreadingHTTPServer | None = None
     try:
         wait_for(lambda: worker.poll() is None and publisher.workers(0) >= 1, 60, "the Celery worker to answer",
@@ -75,14 +57,14 @@ def test_celery_worker_delivers_alerts_to_a_receiver_that_was_down(tmp_path: Pat
         with open_api(settings) as api:
             assert api.client.app.state.service.mode == "celery"  # type: ignore[attr-defined]
             assert api.client.app.state.service.alerts is None  # type: ignore[attr-defined]  # only the worker sends
-            api.add_rubric(RUBRIC)
+            api.add_rubric(ALERT_RUBRIC)
             job = api.wait_job(api.ingest(conversation("low", agent_id="A-1", agent_name="Ana")).json()["job_id"],
                                timeout=60)
             assert (job["status"], job["done"]) == ("done", 1), job
             wait_for(lambda: all(len(d.history) >= 2 for d in list_deliveries(api.store))
                      and len(list_deliveries(api.store)) == 2, 30, "two failed attempts per alert")
             assert {d.status for d in list_deliveries(api.store)} == {"pending"}
-            server = ThreadingHTTPServer(("127.0.0.1", port), _Receiver)  # the receiver comes back
+            server = ThreadingHTTPServer(("127.0.0.1", port), AlertReceiver)  # the receiver comes back
             threading.Thread(target=server.serve_forever, daemon=True).start()
             wait_for(lambda: {d.status for d in list_deliveries(api.store)} == {"delivered"}, 30, "delivery")
             deliveries = list_deliveries(api.store)
@@ -100,8 +82,8 @@ def test_celery_worker_delivers_alerts_to_a_receiver_that_was_down(tmp_path: Pat
     for d in deliveries:
         assert all(code is None and err and "ConnectError" in err for _, code, err, _ in d.history[:-1])
         assert d.history[-1][1] == 204 and d.history[-1][2] is None and len(d.history) >= 3
-    assert sorted(json.loads(body)["type"] for _, body in _Receiver.received) == ["auto_fail", "score_below"]
-    for headers, body in _Receiver.received:
+    assert sorted(json.loads(body)["type"] for _, body in AlertReceiver.received) == ["auto_fail", "score_below"]
+    for headers, body in AlertReceiver.received:
         header = headers[SIGNATURE_HEADER]
         assert header.startswith("t=") and ",v1=" in header
         assert verify_signature(SECRET, body, header)
