@@ -14,6 +14,10 @@ and tokens are counted the same way for all. The peers run in their own venvs un
 
     python bench/bench_peers.py --conversations 5 --criteria 6 --json bench-results/peers.json
 
+The systems take turns conversation by conversation (in a rotating order), so the ratios are measured side by side
+even when the machine's load changes during a long run; set-up (model load, the peers' imports) is outside the
+timing for every system alike.
+
 Conversations and criteria: STC-3 English helpdesk dialogues with the human majority labels
 (``../shared/datasets/stc3-en``, or ``--data``), so agreement with humans (Cohen's κ) is printed too.
 """
@@ -24,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,15 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.peers.envs import PEERS, ensure_env, peer_python
 from bench.peers.proxy import Proxy
 from bench.peers.server import LlamaServer
+from bench.peers.systems import Hosted, Local, Peer
 from eval.datasets import load_dataset
-from scorer.judges import JudgeOptions, get_judge
-from scorer.judges.hosted import HostedJudge
 from scorer.rubric import load_rubric
-from scorer.types import Conversation, Criterion, Rubric
+from scorer.types import Rubric
 
 DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resolve().parents
              if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
-RUNNERS = Path(__file__).resolve().parent / "peers"
 ALIAS = "smollm2"
 SYSTEMS = ["rubricate", "rubricate_per_question", "rubricate_reasoning", "autorubric", "deepeval_geval",
            "rubricate_local"]
@@ -76,61 +77,14 @@ def kappa(answers: dict[str, dict[str, str | None]], items: list[Any], rubric: R
     return float(cohen_kappa_score(human, system))
 
 
-def run_hosted(name: str, proxy: Proxy, rubric: Rubric, items: list[Any], *, short: bool,
-               per_question: bool, timeout: float) -> dict[str, Any]:
-    options = JudgeOptions(api_base=proxy.url, timeout=timeout, max_retries=0, short_answers=short,
-                           response_format="json_object_schema", evidence=not short)
-    judge = HostedJudge(f"openai/{ALIAS}", options)
-    answers: dict[str, dict[str, str | None]] = {}
-    reasons: list[str] = []
-    proxy.meter.label = name
-    start = time.perf_counter()
-    for item in items:
-        conv: Conversation = item.conversation
-        groups: list[list[Criterion]] = [[c] for c in rubric.criteria] if per_question else [list(rubric.criteria)]
-        row: dict[str, str | None] = {}
-        for group in groups:
-            for j in judge.judge(conv, group):
-                row[j.criterion_id] = j.answer
-                if j.status == "unscored" and j.reason:
-                    reasons.append(j.reason[:160])
-        answers[conv.id] = row
-        print(f"    {name}: {conv.id} {row}", flush=True)
-    return {"wall_s": time.perf_counter() - start, "answers": answers, "unscored_reasons": reasons[:5]}
-
-
-def run_local(rubric: Rubric, items: list[Any]) -> dict[str, Any]:
-    judge = get_judge("local", JudgeOptions(evidence=False))
-    judge.judge(items[0].conversation, rubric.criteria)  # load and warm up outside the timing
-    answers = {}
-    start = time.perf_counter()
-    for item in items:
-        answers[item.conversation.id] = {j.criterion_id: j.answer for j in judge.judge(item.conversation,
-                                                                                     rubric.criteria)}
-    return {"wall_s": time.perf_counter() - start, "answers": answers, "calls": 0, "prompt_tokens": None,
-            "completion_tokens": None, "note": "in-process transformers model, no server: calls and tokens n/a"}
-
-
-def run_peer(name: str, proxy: Proxy, rubric: Rubric, items: list[Any], timeout: float) -> dict[str, Any]:
+def _start(name: str, base_url: str, rubric: Rubric, items: list[Any], timeout: float) -> Any:
+    if name == "rubricate_local":
+        return Local(rubric, items[0])
+    if name.startswith("rubricate"):
+        return Hosted(base_url, ALIAS, rubric, short=name != "rubricate_reasoning",
+                      per_question=name == "rubricate_per_question", timeout=timeout)
     peer = "autorubric" if name == "autorubric" else "deepeval"
-    python = peer_python(peer)
-    payload = {"base_url": proxy.url, "model": ALIAS, "timeout": timeout,
-               "criteria": [{"id": c.id, "question": c.question, "answers": c.answers,
-                             "applies_when": c.applies_when} for c in rubric.criteria],
-               "conversations": [{"id": i.conversation.id, "turns": [
-                   {"speaker": t.speaker, "text": t.text} for t in i.conversation.turns]} for i in items]}
-    proxy.meter.label = name
-    start = time.perf_counter()
-    done = subprocess.run([str(python), str(RUNNERS / f"{peer}_runner.py")], input=json.dumps(payload),
-                          capture_output=True, text=True, timeout=timeout * len(items) * len(rubric.criteria) + 300,
-                          env={**os.environ, "OPENAI_API_KEY": "not-needed", "DEEPEVAL_TELEMETRY_OPT_OUT": "YES",
-                               "PYTHONPATH": ""})
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        print(done.stderr[-2000:], file=sys.stderr)
-        return {"wall_s": wall, "answers": {}, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"wall_s": wall, "answers": out["answers"], "unscored_reasons": out.get("errors", [])[:5]}
+    return Peer(peer, peer_python(peer), base_url, ALIAS, rubric, timeout)
 
 
 def main() -> None:
@@ -153,27 +107,35 @@ def main() -> None:
     for peer in PEERS:
         if any(s.startswith(peer.split("-")[0]) for s in systems):
             ensure_env(peer)
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {name: {"wall_s": 0.0, "answers": {}, "unscored_reasons": [], "per_conversation_s": []}
+                               for name in systems}
     server_needed = any(s != "rubricate_local" for s in systems)
     with LlamaServer(ALIAS, threads=args.threads) if server_needed else _Null() as server, \
             Proxy(server.url if server else "http://127.0.0.1:1", args.max_tokens) as proxy:
-        for name in systems:
-            print(f"== {name}", flush=True)
-            if name == "rubricate_local":
-                row = run_local(rubric, items)
-            elif name.startswith("rubricate"):
-                row = run_hosted(name, proxy, rubric, items, short=name != "rubricate_reasoning",
-                                 per_question=name == "rubricate_per_question", timeout=args.timeout)
-            else:
-                row = run_peer(name, proxy, rubric, items, args.timeout)
-            if name != "rubricate_local":
-                row.update(proxy.meter.get(name))
-            row["kappa_vs_humans"] = kappa(row["answers"], items, rubric)
-            results[name] = row
-            print(f"   {name}: {row['wall_s']:.1f} s, {row.get('calls')} calls, "
-                  f"{row.get('prompt_tokens')} prompt + {row.get('completion_tokens')} completion tokens, "
-                  f"kappa {row['kappa_vs_humans']}", flush=True)
-            _write(args, rubric, items, results)  # after every row: a long run interrupted keeps what it measured
+        runners = {name: _start(name, proxy.url, rubric, items, args.timeout) for name in systems}
+        try:
+            for k, item in enumerate(items):
+                # every system judges this conversation before the next one, in a rotating order, so a change in the
+                # machine's load falls on all of them alike
+                for name in systems[k % len(systems):] + systems[: k % len(systems)]:
+                    proxy.meter.label = name
+                    start = time.perf_counter()
+                    row, reasons = runners[name].score(item)
+                    seconds = time.perf_counter() - start
+                    result = results[name]
+                    result["wall_s"] += seconds
+                    result["per_conversation_s"].append(round(seconds, 2))
+                    result["answers"][item.conversation.id] = row
+                    result["unscored_reasons"] = (result["unscored_reasons"] + reasons)[:5]
+                    print(f"  [{k + 1}/{len(items)}] {name:<24} {seconds:7.1f} s  {row}", flush=True)
+                for name in systems:
+                    if name != "rubricate_local":
+                        results[name].update(proxy.meter.get(name))
+                    results[name]["kappa_vs_humans"] = kappa(results[name]["answers"], items[: k + 1], rubric)
+                _write(args, rubric, items, results)  # after every conversation: an interrupted run keeps its part
+        finally:
+            for runner in runners.values():
+                runner.close()
     _print_table(results, _ratios(results))
     print(f"\nwritten to {args.json}")
 

@@ -62,10 +62,11 @@ def _logprobs(text: str) -> dict[str, Any]:
     """Tokens of the reply, with the value of each "answer" as its own token and alternatives in top_logprobs."""
     tokens: list[dict[str, Any]] = []
     cursor = 0
-    for match in re.finditer(r'"answer": "([a-z]+)"', text):
-        start, end = match.span(1)
+    for match in re.finditer(r'"answer": "([a-z]+)"|(?:(?<=\[")|(?<=, "))([a-z]+)(?=")', text):
+        group = 1 if match.group(1) is not None else 2
+        start, end = match.span(group)
         tokens.append({"token": text[cursor:start], "logprob": -0.01, "top_logprobs": []})
-        answer = match.group(1)
+        answer = match.group(group)
         alternatives = {"yes": -0.2, "no": -1.8, "na": -3.5}
         tops = [{"token": a, "logprob": lp if a != answer else -0.2, "bytes": None} for a, lp in alternatives.items()]
         tokens.append({"token": answer, "logprob": -0.2, "top_logprobs": tops, "bytes": None})
@@ -108,8 +109,10 @@ def make_app(state: StubServer) -> FastAPI:
         items = ([{"id": qid, **state.scripted[qid]} for qid in _QUESTION.findall(prompt) if qid in state.scripted]
                  if model == "scripted" else _reply_items(prompt, model, count))
         schema = _schema(body.get("response_format"))
-        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(
-            {"judgements": _constrained(items, schema) if schema else items}, ensure_ascii=False)
+        short = schema is not None and "answers" in schema.get("properties", {})
+        reply: dict[str, Any] = ({"answers": [item["answer"] for item in items]} if short else
+                                 {"judgements": _constrained(items, schema) if schema else items})
+        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(reply, ensure_ascii=False)
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
                                   "message": {"role": "assistant", "content": text}}
         if body.get("logprobs") and model not in ("nologprobs", "vary", "scripted"):

@@ -66,12 +66,39 @@ def test_short_answer_mode_reads_the_answer_from_logprobs(openai_stub: StubServe
     greet, solve = judge.judge(_conv(3), RUBRIC.criteria)
     assert solve.status == "scored"
     body = openai_stub.requests[-1]
-    item = body["response_format"]["json_schema"]["schema"]["properties"]["judgements"]["properties"]["greet"]
-    assert list(item["properties"]) == ["answer"]
-    assert body["max_tokens"] == 24 + 2 * 16
-    assert "think first" not in body["messages"][1]["content"]
+    answers = body["response_format"]["json_schema"]["schema"]["properties"]["answers"]
+    # mixed scales (yes/no and yes/no/na): each position gets its own answers
+    assert answers["prefixItems"] == [{"type": "string", "enum": ["no", "yes"]},
+                                      {"type": "string", "enum": ["no", "yes", "na"]}]
+    assert answers["minItems"] == answers["maxItems"] == 2
+    assert body["max_tokens"] == 24 + 2 * 8
+    prompt = body["messages"][1]["content"]
+    assert "think first" not in prompt and '{"answers": ["<answer to greet>", "<answer to solve>"]}' in prompt
     assert greet.answer == "yes" and greet.confidence_kind == "logprob" and 0.5 < (greet.confidence or 0) < 1
+    assert solve.answer == "yes" and solve.probabilities.keys() == {"yes", "no", "na"}
     assert greet.rationale.startswith("short-answer mode") and not greet.proposed_quotes
+    same = parse_rubric("id: s\ncriteria:\n  - {id: a, question: 'A?'}\n  - {id: b, question: 'B?'}\n")
+    judge.judge(_conv(4), same.criteria)
+    answers = openai_stub.requests[-1]["response_format"]["json_schema"]["schema"]["properties"]["answers"]
+    assert answers["items"] == {"type": "string", "enum": ["no", "yes"]} and "prefixItems" not in answers
+
+
+def test_short_answers_are_checked_against_each_questions_scale() -> None:
+    from scorer.judges._hosted_parse import parse_reply
+
+    items = parse_reply('{"answers": ["na", "yes", "no"]}', ["greet", "solve"])
+    assert items == [{"id": "greet", "answer": "na"}, {"id": "solve", "answer": "yes"}]  # the extra one is dropped
+    assert parse_reply('{"answers": ["yes"]}', ["greet", "solve"]) == [{"id": "greet", "answer": "yes"}]
+
+
+def test_short_answer_outside_the_scale_or_missing_is_unscored(openai_stub: StubServer) -> None:
+    openai_stub.scripted = {"greet": {"answer": "na"}}  # a yes/no question answered "na"; "solve" left out
+    try:
+        greet, solve = _judge(openai_stub, "scripted", short_answers=True).judge(_conv(5), RUBRIC.criteria)
+    finally:
+        openai_stub.scripted = {}
+    assert greet.status == "unscored" and "'na'" in (greet.reason or "")
+    assert solve.status == "unscored" and "did not answer" in (solve.reason or "")
 
 
 def test_repeating_parts_come_first_and_the_transcript_last(openai_stub: StubServer) -> None:

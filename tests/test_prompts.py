@@ -39,7 +39,7 @@ criteria:
 """)
     conv = Conversation(id="x", turns=[{"speaker": "agent", "text": "Hi"}])
     prompt = load_prompt("judge_batch")
-    assert prompt.version == "judge_batch.v2"
+    assert prompt.version == "judge_batch.v3"
     text = prompt.render(transcript=render_transcript(conv), short=False, evidence=True, reasoning_words=60, questions=[
         {"id": c.id, "question": c.question, "answers": c.answers, "applies_when": c.applies_when,
          "guidance": c.guidance, "descriptions": c.scale.descriptions} for c in rubric.criteria])

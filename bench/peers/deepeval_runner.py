@@ -1,6 +1,8 @@
 """Runs inside DeepEval's own venv: DeepEval's conversational G-Eval, one metric per criterion, with a custom model
-class that calls the served model (the way DeepEval documents custom models). Reads the job as JSON on stdin,
-prints ``{"answers": {conversation: {criterion: "yes"|"no"|null}}, "errors": [...]}`` as the last line.
+class that calls the served model (the way DeepEval documents custom models).
+
+Line protocol on stdin/stdout, as autorubric_runner.py: the job first, then one conversation per line, each
+answered by one line ``{"id", "answers": {criterion: "yes"|"no"|null}, "errors", "seconds"}``.
 
 G-Eval gives a 0–1 score per criterion; score ≥ the metric's threshold (0.5) → yes, else no (G-Eval has no "does
 not apply"); a metric that raised is unanswered (null). Structured calls send ``json_object`` with the pydantic
@@ -8,6 +10,7 @@ schema (llama-cpp-python's dialect) and fall back to DeepEval's own JSON parsing
 
 import json
 import sys
+import time
 import urllib.request
 
 from deepeval.metrics import ConversationalGEval
@@ -49,19 +52,23 @@ class ServedModel(DeepEvalBaseLLM):
         return f"served {self.model_name}"
 
 
-def main(job):
+def main():
+    out, sys.stdout = sys.stdout, sys.stderr  # the library may print; only the protocol goes to stdout
+    job = json.loads(sys.stdin.readline())
     model = ServedModel(job["base_url"], job["model"], job["timeout"])
     metrics = {c["id"]: ConversationalGEval(
         name=c["id"], model=model, async_mode=False,
         evaluation_params=[MultiTurnParams.ROLE, MultiTurnParams.CONTENT],
         criteria=c["question"] + (f" (Only when: {c['applies_when']})" if c.get("applies_when") else ""))
         for c in job["criteria"]}
-    answers, errors = {}, []
-    for conv in job["conversations"]:
+    print(json.dumps({"ready": True}), file=out, flush=True)
+    for line in sys.stdin:
+        conv = json.loads(line)
+        start = time.perf_counter()
         turns = [Turn(role="user" if t["speaker"] == "customer" else "assistant", content=t["text"])
                  for t in conv["turns"]]
         case = ConversationalTestCase(turns=turns)
-        row = {}
+        row, errors = {}, []
         for cid, metric in metrics.items():
             try:
                 score = metric.measure(case, _show_indicator=False)
@@ -69,10 +76,9 @@ def main(job):
             except Exception as exc:
                 row[cid] = None
                 errors.append(f"{conv['id']}/{cid}: {type(exc).__name__}: {str(exc)[:160]}")
-        answers[conv["id"]] = row
-        print(f"deepeval {conv['id']}: {row}", file=sys.stderr, flush=True)
-    return {"answers": answers, "errors": errors}
+        print(json.dumps({"id": conv["id"], "answers": row, "errors": errors,
+                          "seconds": time.perf_counter() - start}), file=out, flush=True)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.load(sys.stdin))))
+    main()

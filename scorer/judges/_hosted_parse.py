@@ -11,11 +11,14 @@ __all__ = ["answer_logprobs", "parse_reply", "quote_texts"]
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.M)
 _ANSWER_KEY = re.compile(r'"answer"\s*:\s*"')
+_ANSWER_LIST = re.compile(r'"answers"\s*:\s*\[')
+_LIST_ITEM = re.compile(r'[\[,]\s*"')
 
 
-def parse_reply(text: str) -> list[dict[str, Any]]:
-    """The judgements in the reply (a list of objects with ``id``, or an object keyed by id); raises ValueError
-    with a short reason when there is none."""
+def parse_reply(text: str, ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """The judgements in the reply (a list of objects with ``id``, or an object keyed by id, or the short form
+    ``{"answers": [...]}`` whose k-th answer belongs to ``ids[k]``); raises ValueError with a short reason when
+    there is none. Answers beyond ``ids`` are dropped; missing ones are simply absent."""
     cleaned = _FENCE.sub("", text.strip())
     start, end = cleaned.find("{"), cleaned.rfind("}")
     if start < 0 or end <= start:
@@ -24,6 +27,9 @@ def parse_reply(text: str) -> list[dict[str, Any]]:
         data = json.loads(cleaned[start : end + 1])
     except json.JSONDecodeError as exc:
         raise ValueError(f"the reply is not valid JSON ({exc.msg}): {text[:120]!r}") from exc
+    if isinstance(data, dict) and isinstance(data.get("answers"), list) and ids is not None:
+        return [{"id": qid, "answer": answer} for qid, answer in zip(ids, data["answers"], strict=False)
+                if isinstance(answer, str | int | float)]
     items = data.get("judgements") if isinstance(data, dict) else None
     if isinstance(items, dict):  # the schema-constrained form: {"judgements": {"<id>": {...}}}
         items = [{"id": key, **value} for key, value in items.items() if isinstance(value, dict)]
@@ -72,7 +78,7 @@ def answer_logprobs(content: list[Any] | None, allowed: list[list[str]]) -> list
         offsets.append(len(text))
         text += _token_text(entry)
     results: list[dict[str, float] | None] = []
-    positions = [m.end() for m in _ANSWER_KEY.finditer(text)]
+    positions = _answer_positions(text)
     for k, answers in enumerate(allowed):
         if k >= len(positions):
             results.append(None)
@@ -91,6 +97,18 @@ def answer_logprobs(content: list[Any] | None, allowed: list[list[str]]) -> list
         total = sum(mass.values())
         results.append({a: mass.get(a, 0.0) / total for a in answers} if total > 0 else None)
     return results
+
+
+def _answer_positions(text: str) -> list[int]:
+    """Where each answer's characters start: after ``"answer": "`` in the keyed form, after the opening quote of
+    each element in the short form's list."""
+    keyed = [m.end() for m in _ANSWER_KEY.finditer(text)]
+    listed = _ANSWER_LIST.search(text)
+    if keyed or listed is None:
+        return keyed
+    end = text.find("]", listed.end())
+    body = text[listed.end() - 1 : end if end >= 0 else len(text)]
+    return [listed.end() - 1 + m.end() for m in _LIST_ITEM.finditer(body)]
 
 
 def quote_texts(quotes: Any) -> list[str]:

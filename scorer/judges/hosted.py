@@ -134,7 +134,7 @@ class HostedJudge(Judge):
             try:
                 response = self._complete(messages, temperature, shape)
                 choice = response.choices[0]
-                items = parse_reply(choice.message.content or "")
+                items = parse_reply(choice.message.content or "", [c.id for c in criteria])
                 content = getattr(getattr(choice, "logprobs", None), "content", None)
                 if content is None and isinstance(getattr(choice, "logprobs", None), dict):
                     content = choice.logprobs.get("content")
