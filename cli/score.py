@@ -63,6 +63,9 @@ def score(
     short_answers: Annotated[bool, typer.Option(
         "--short-answers", help="Hosted: ask for the answers only (no reasoning, no quotes); confidence from the "
         "answer tokens' logprobs. For small served models.")] = False,
+    no_logprobs: Annotated[bool, typer.Option(
+        "--no-logprobs", help="Hosted: do not ask for token logprobs (they make llama-cpp-python's server several "
+        "times slower per generated token); confidence is then the model's own or none.")] = False,
     response_format: Annotated[ResponseFormatChoice | None, typer.Option(
         help="Hosted: grammar-constrained JSON dialect (json_object_schema for llama-cpp-python's server; default "
         f"{_DEFAULT['response_format'].default}).")] = None,
@@ -106,7 +109,7 @@ def score(
     redact = settings.redact_pii and not no_redact_pii
     options = settings.judge_options(the_rubric.version, api_base=api_base, timeout=timeout, samples=samples,
                                      evidence=not no_evidence, redact_pii=redact,
-                                     short_answers=short_answers or None,
+                                     short_answers=short_answers or None, logprobs=False if no_logprobs else None,
                                      response_format=response_format.value if response_format else None,
                                      max_completion_tokens=max_completion_tokens, price_as=price_as)
     budget = Budget(max_cost) if max_cost is not None else None

@@ -282,3 +282,13 @@ def test_cli_max_cost_stops_and_show_prints_usage(openai_stub: StubServer, tmp_p
     summary = CliRunner().invoke(build_app(), ["show", str(out), "--summary"])
     assert "total model usage over 1 conversation(s): 1 call(s)" in " ".join(summary.output.split())
     assert summary.exit_code == 0
+
+
+def test_logprobs_can_be_turned_off_for_servers_where_they_are_slow(openai_stub: StubServer) -> None:
+    greet, solve = _judge(openai_stub, "good", short_answers=True, logprobs=False).judge(_conv(6), RUBRIC.criteria)
+    body = openai_stub.requests[-1]
+    assert "logprobs" not in body and "top_logprobs" not in body
+    assert (greet.answer, solve.answer) == ("yes", "yes")
+    assert greet.confidence_kind == "none" and greet.confidence is None  # nothing to read a confidence from
+    _judge(openai_stub, "good", short_answers=True).judge(_conv(6), RUBRIC.criteria)
+    assert openai_stub.requests[-1]["logprobs"] is True  # the default asks for them

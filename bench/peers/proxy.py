@@ -100,7 +100,7 @@ class Proxy:
                 finally:
                     conn.close()
                 if self.path.endswith("/chat/completions"):
-                    usage = {}
+                    usage: dict[str, Any] = {}
                     with contextlib.suppress(ValueError, AttributeError):
                         usage = json.loads(data).get("usage") or {}
                     proxy.meter.add(usage, bridged, status >= 400)

@@ -27,9 +27,9 @@ RUNNERS = Path(__file__).resolve().parent
 
 class Hosted:
     def __init__(self, base_url: str, model: str, rubric: Rubric, *, short: bool, per_question: bool,
-                 timeout: float) -> None:
+                 timeout: float, logprobs: bool = True) -> None:
         options = JudgeOptions(api_base=base_url, timeout=timeout, max_retries=0, short_answers=short,
-                               response_format="json_object_schema", evidence=not short)
+                               response_format="json_object_schema", evidence=not short, logprobs=logprobs)
         self.judge = HostedJudge(f"openai/{model}", options)
         self.rubric, self.per_question = rubric, per_question
 

@@ -64,6 +64,10 @@ class JudgeOptions(BaseModel):
         "llama-cpp-python's server; none for servers that refuse response_format).")
     short_answers: bool = Field(default=False, description="Ask only for the answers (no reasoning, no quotes); "
                                 "confidence from the answer tokens' logprobs.")
+    logprobs: bool = Field(default=True, description="Ask the server for the answer tokens' logprobs (the "
+                           "strongest confidence). Off for servers where they are slow: llama-cpp-python's server "
+                           "ranks the whole vocabulary in Python for every generated token (4-14x the call's time "
+                           "measured in bench/bench_peers.py); the confidence is then stated or none.")
     reasoning_tokens: int = Field(default=80, ge=0, description="Cap on the reasoning per question (tokens).")
     max_completion_tokens: int | None = Field(default=None, gt=0, description="Cap on generated tokens per call; "
                                               "default: sized from the number of questions.")

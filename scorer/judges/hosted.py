@@ -89,8 +89,10 @@ class HostedJudge(Judge):
         litellm.suppress_debug_info = True
         kwargs: dict[str, Any] = {
             "model": self.model, "messages": messages, "temperature": temperature,
-            "logprobs": True, "top_logprobs": 5, "drop_params": True, "num_retries": 0, **shape,
+            "drop_params": True, "num_retries": 0, **shape,
         }
+        if self.options.logprobs:
+            kwargs.update(logprobs=True, top_logprobs=5)
         if self.options.api_base:
             kwargs["api_base"] = self.options.api_base
             kwargs["api_key"] = self.options.api_key or "not-needed"
