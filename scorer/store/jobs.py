@@ -275,9 +275,10 @@ def get_job(store: Store, job_id: int) -> JobView | None:
     for c in chunks:
         counts[c.status] = counts.get(c.status, 0) + 1
     status = job.status
-    if status not in FINISHED and chunks and all(c.status in FINISHED for c in chunks):
+    chunked = "chunks" in job.params  # a job without chunks (a provider batch) keeps its own status
+    if chunked and status not in FINISHED and chunks and all(c.status in FINISHED for c in chunks):
         status = "failed" if all(c.status == "failed" for c in chunks) else "done"
-    if status not in FINISHED:
+    if chunked and status not in FINISHED:
         if counts.get("running") or counts.get("done") or counts.get("failed"):
             status = "running"
         elif counts and counts.get("pending") == len(chunks):
