@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from cli._common import console, err_console, open_store
-from cli._scoring import print_summary, run_scoring
+from cli._scoring import print_run_summary, run_scoring
 from scorer._errors import StorageError
 from scorer.batch import BatchClient, BatchJob, BatchRun, batch_provider, create_job, find_open_job, load_job
 from scorer.eligibility import SpamScorer
@@ -47,13 +47,15 @@ def submit_or_resume(records: Sequence[Conversation | BadRecord], rubric: Rubric
         if job is not None:
             console.print(f"provider batch job [bold]{job.id}[/] for these conversations is still open: collecting "
                           "it instead of submitting again")
+            job.options = judge.options.model_dump(mode="json", exclude={"api_key"})  # e.g. a corrected --api-base
             _advance(store, job, rubric, judge, settings=settings, policy=policy, out=out, spam=spam)
             return
         job = create_job(store, rubric=rubric, judge=judge.id, provider=provider, options=judge.options,
                          include_excluded=include_excluded, conversation_ids=[c.id for c in conversations])
+        console.print(f"provider batch job [bold]{job.id}[/] recorded ({provider}, {escape(judge.id)}); if "
+                      f"submitting stops half-way, run the same command again or {_hint(job.id)}")
         run = BatchRun(store, job, rubric, judge, BatchClient(provider, judge.options), spam)
         submission = run.submit(conversations)
-        console.print(f"provider batch job [bold]{job.id}[/] recorded ({provider}, {escape(judge.id)})")
         _score_now(run, submission.no_call, settings=settings, policy=policy, out=out)
         _report_submitted(run, submission.requests, [b.id for b in submission.batches])
     finally:
@@ -99,7 +101,7 @@ def _advance(store: Store, job: BatchJob, rubric: Rubric, judge: Judge, *, setti
         summary, redacted = run_scoring(ready, rubric, replay, settings=settings, store=store, policy=policy, out=out,
                                         include_excluded=job.include_excluded, spam=spam)
         run.collected(states)
-        print_summary(summary, out, settings.resolved_database_url(), rubric.version, redacted)
+        print_run_summary(summary, out, settings.resolved_database_url(), rubric.version, redacted)
         ok = summary.ok
     if any(not s.terminal for s in states):
         console.print(f"not ready, run again later: {_hint(job.id)}")

@@ -26,7 +26,7 @@ from scorer.store.alerts import fire_card_alerts
 from scorer.types import Conversation, Rubric
 from scorer.usage import Budget
 
-__all__ = ["print_summary", "run_scoring"]
+__all__ = ["print_run_summary", "run_scoring"]
 
 
 def run_scoring(records: Sequence[Conversation | BadRecord], rubric: Rubric, judge: Judge, *, settings: Settings,
@@ -69,7 +69,7 @@ def run_scoring(records: Sequence[Conversation | BadRecord], rubric: Rubric, jud
     return summary, redacted
 
 
-def print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, version: str,
+def print_run_summary(summary: BatchSummary, out: Path | None, db_url: str | None, version: str,
                   redacted: Counter[str] | None = None) -> None:
     """The closing lines of a scoring run."""
     console.print(

@@ -11,9 +11,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from cli._common import DbOption, JudgeOption, console, err_console, open_store, settings_for
-from cli._scoring import print_summary, run_scoring
-from cli._show import print_records
-from cli._show import print_summary as print_results_summary
+from cli._scoring import print_run_summary, run_scoring
+from cli._show import print_records, print_summary
 from cli.importing import (
     AgentSpeakerOption,
     AgentValues,
@@ -168,7 +167,7 @@ def score(
     finally:
         if store is not None:
             store.close()
-    print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version, redacted)
+    print_run_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version, redacted)
     if not summary.ok or summary.stopped:
         raise typer.Exit(1)
 
@@ -181,7 +180,7 @@ def show(
 ) -> None:
     """Print score results as readable tables: answers, confidence, evidence quotes and review flags."""
     if summary:
-        print_results_summary(results)
+        print_summary(results)
         return
     print_records(results, conversation=conversation, review_only=review_only)
 

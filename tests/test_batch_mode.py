@@ -26,6 +26,7 @@ from scorer.store import Store
 from scorer.store.models import ScoreCardRow
 from scorer.types import Conversation
 from tests.openai_batch_server import BatchStub
+from tests.openai_stub_server import free_port
 
 RUBRIC = """id: batchy
 criteria:
@@ -183,3 +184,17 @@ def test_request_files_are_split_at_the_provider_limits() -> None:
         ["c0", "c1"], ["c2", "c3"], ["c4"]]
     assert [len(part) for part in split_lines(lines, max_bytes=25)] == [2, 2, 1]
     assert [len(part) for part in split_lines(lines, max_bytes=5)] == [1, 1, 1, 1, 1]  # one line always goes
+
+
+def test_a_submission_that_fails_keeps_the_job_and_the_same_command_submits_it(files: dict[str, Path],
+                                                                                batch_stub: BatchStub) -> None:
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    _, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
+                          "--api-base", down, "--db", f"sqlite:///{files['db']}", "--batch")
+    assert isinstance(exc, JudgeError) and "create_file failed" in str(exc), output
+    assert "provider batch job 1 recorded" in output
+    job, output = _submit(files, batch_stub)  # the same command, with the server back, goes on with job 1
+    assert job == 1 and "still open" in output and len(batch_stub.batches) == 1
+    batch_stub.ready = True
+    code, output = _resume(files, job)  # by id: the job now holds the working --api-base
+    assert code == 0 and "3 scored" in output and _cards(files) == 3

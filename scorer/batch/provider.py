@@ -108,18 +108,25 @@ class BatchClient:
         litellm.suppress_debug_info = True
         return litellm
 
+    def _call(self, name: str, **kwargs: Any) -> Any:
+        """One litellm batch call; a provider's refusal becomes a :class:`JudgeError` with its message."""
+        try:
+            return getattr(self._litellm(), name)(**kwargs, **self.kwargs)
+        except Exception as exc:
+            raise JudgeError(f"provider batch API ({self.provider}): {name} failed with litellm "
+                             f"{type(exc).__name__}: {str(exc)[:300]}; nothing was lost (the job is kept): run the "
+                             "command again once the cause is fixed") from exc
+
     def submit(self, lines: Sequence[bytes], metadata: dict[str, str]) -> tuple[str, str]:
         """Upload one JSONL file and start a batch on it; the input file id and the batch id."""
-        litellm = self._litellm()
-        uploaded = litellm.create_file(file=("rubricate-batch.jsonl", b"".join(lines)), purpose="batch",
-                                       **self.kwargs)
-        batch = litellm.create_batch(completion_window="24h", endpoint="/v1/chat/completions",
-                                     input_file_id=uploaded.id, metadata=metadata, **self.kwargs)
+        uploaded = self._call("create_file", file=("rubricate-batch.jsonl", b"".join(lines)), purpose="batch")
+        batch = self._call("create_batch", completion_window="24h", endpoint="/v1/chat/completions",
+                           input_file_id=uploaded.id, metadata=metadata)
         return str(uploaded.id), str(batch.id)
 
     def retrieve(self, batch_id: str) -> BatchState:
         """The batch's status, counts and result files."""
-        batch = self._litellm().retrieve_batch(batch_id=batch_id, **self.kwargs)
+        batch = self._call("retrieve_batch", batch_id=batch_id)
         counts = _field(batch, "request_counts")
         return BatchState(id=batch_id, status=str(_field(batch, "status")),
                           output_file_id=_field(batch, "output_file_id"), error_file_id=_field(batch, "error_file_id"),
@@ -128,6 +135,6 @@ class BatchClient:
 
     def lines(self, file_id: str) -> list[dict[str, Any]]:
         """A result file's JSONL lines, parsed."""
-        content = self._litellm().file_content(file_id=file_id, **self.kwargs)
+        content = self._call("file_content", file_id=file_id)
         text = content.content.decode("utf-8") if hasattr(content, "content") else str(content)
         return [json.loads(line) for line in text.splitlines() if line.strip()]
