@@ -119,10 +119,17 @@ def _advance(store: Store, job: BatchJob, rubric: Rubric, judge: Judge, *, setti
 def _score_now(run: BatchRun, conversations: list[Conversation], *, settings: Settings,
                policy: RoutingPolicy | None, out: Path | None) -> None:
     """Conversations that need no model call (rules only, excluded) are stored at once."""
-    if conversations:
-        judge, _ = run.replay_judge()
-        run_scoring(conversations, run.rubric, judge, settings=settings, store=run.store, policy=policy, out=out,
-                    include_excluded=run.job.include_excluded, spam=run.spam)
+    if not conversations:
+        return
+    judge, _ = run.replay_judge()
+    summary, _ = run_scoring(conversations, run.rubric, judge, settings=settings, store=run.store, policy=policy,
+                             out=out, include_excluded=run.job.include_excluded, spam=run.spam)
+    if summary.excluded:
+        reasons = ", ".join(f"{n} {escape(reason)}" for reason, n in sorted(summary.excluded.items()))
+        console.print(f"{sum(summary.excluded.values())} excluded by eligibility rules ({reasons}); stored with "
+                      "their reason, not sent")
+    if summary.scored:
+        console.print(f"{summary.scored} conversation(s) answered without the model (rules), stored")
 
 
 def _report_submitted(run: BatchRun, requests: int, batch_ids: list[str], *, again: bool = False) -> None:

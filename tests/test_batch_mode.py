@@ -32,6 +32,9 @@ RUBRIC = """id: batchy
 criteria:
   - {id: greet, question: "Did the agent greet the customer?"}
   - {id: solve, question: "Did the agent offer a solution?", scale: yes_no_na}
+  - id: name
+    question: "Did the agent give their name?"
+    check: {kind: phrases, require: ["I'm"], within: {first_turns: 2}}
 """
 MODEL = "litellm/openai/gpt-4o-mini"
 
@@ -49,7 +52,8 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     rubric = tmp_path / "r.yaml"
     rubric.write_text(RUBRIC)
     convs = tmp_path / "convs.jsonl"
-    convs.write_text("".join(json.dumps(_conversation(c)) + "\n" for c in ("c1", "c2", "c3")))
+    convs.write_text("".join(json.dumps(_conversation(c)) + "\n" for c in ("c1", "c2", "c3"))
+                     + json.dumps({**_conversation("t1"), "tags": ["test"]}) + "\n")  # excluded: never sent
     return {"rubric": rubric, "convs": convs, "db": tmp_path / "batch.db", "online": tmp_path / "online.db",
             "out": tmp_path / "batch.jsonl", "online_out": tmp_path / "online.jsonl"}
 
@@ -84,28 +88,32 @@ def _cards(files: dict[str, Path]) -> int:
 
 
 def test_submit_wait_collect_matches_online_at_batch_prices(files: dict[str, Path], batch_stub: BatchStub) -> None:
-    job, output = _submit(files, batch_stub)
+    job, output = _submit(files, batch_stub, "--out", str(files["out"]))
     assert "batch-resume" in output and len(batch_stub.batches) == 1
+    assert "1 excluded by eligibility rules (1 tag:test)" in output and _cards(files) == 1
+    assert json.loads(files["out"].read_text())["status"] == "excluded"
     lines = batch_stub.inputs("batch-1")
     assert [line["custom_id"] for line in lines] == ["c1", "c2", "c3"]
     judge = HostedJudge("openai/gpt-4o-mini", JudgeOptions())
     rubric = load_rubric(files["rubric"])
+    asked = [c for c in rubric.criteria if c.check is None]
     redacted, _ = Redactor({}).redact(Conversation.model_validate(_conversation("c1")))
     body = lines[0]["body"]
-    assert body["messages"] == judge.messages(redacted, rubric.criteria)  # the online request, PII redacted
+    assert body["messages"] == judge.messages(redacted, asked)  # the online request, PII redacted
     assert "ann.lee@example.com" not in json.dumps(lines)
-    shape = judge.request_shape(rubric.criteria)
+    shape = judge.request_shape(asked)
     assert body["max_tokens"] == shape["max_tokens"] and body["response_format"] == shape["response_format"]
     assert body["model"] == "gpt-4o-mini" and body["logprobs"] is True
+    assert 'question id="name"' not in body["messages"][1]["content"]  # a rule criterion never reaches the model
 
     code, output = _resume(files, job)
     assert code == 0 and "not ready, run again later" in output and "in_progress" in output
-    assert _cards(files) == 0
+    assert _cards(files) == 1
 
     batch_stub.ready = True
     code, output = _resume(files, job, "--out", str(files["out"]))
     assert code == 0, output
-    assert "3 scored" in output and "is done" in output and _cards(files) == 3
+    assert "3 scored" in output and "is done" in output and _cards(files) == 4
     batched = {r["conversation_id"]: r for r in map(json.loads, files["out"].read_text().splitlines())}
 
     code, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
@@ -145,7 +153,7 @@ def test_a_stopped_process_resumes_by_job_id_and_stores_each_card_once(files: di
         store.close()
     code, output = _resume(files, job)
     assert code == 0 and "0 scored, 3 already stored" in output and "is done" in output
-    assert _cards(files) == 3 and len(batch_stub.batches) == 1
+    assert _cards(files) == 4 and len(batch_stub.batches) == 1
 
 
 @pytest.mark.parametrize(("trouble", "reason"), [("fail", "the request was refused"),
@@ -159,14 +167,16 @@ def test_failed_and_expired_requests_stay_unscored_and_are_submitted_again(
     assert code == 1 and "2 unscored judgement(s)" in output
     records = {r["conversation_id"]: r for r in map(json.loads, files["out"].read_text().splitlines())}
     assert all(j["status"] == "scored" for j in records["c1"]["judgements"] + records["c3"]["judgements"])
-    assert all(j["status"] == "unscored" and reason in j["reason"] for j in records["c2"]["judgements"])
+    c2 = {j["criterion_id"]: j for j in records["c2"]["judgements"]}
+    assert all(c2[cid]["status"] == "unscored" and reason in c2[cid]["reason"] for cid in ("greet", "solve"))
+    assert c2["name"]["status"] == "scored"  # the rule criterion needs no reply
     assert "submitted again" in output and len(batch_stub.batches) == 2
     assert [line["custom_id"] for line in batch_stub.inputs("batch-2")] == ["c2"]
 
     getattr(batch_stub, trouble).clear()
     code, output = _resume(files, job)
     assert code == 0 and "1 scored" in output and "is done" in output
-    assert _cards(files) == 3
+    assert _cards(files) == 4
 
 
 @pytest.mark.parametrize(("judge", "why"), [("litellm/anthropic/claude-3-5-haiku-20241022", "Anthropic"),
@@ -197,4 +207,4 @@ def test_a_submission_that_fails_keeps_the_job_and_the_same_command_submits_it(f
     assert job == 1 and "still open" in output and len(batch_stub.batches) == 1
     batch_stub.ready = True
     code, output = _resume(files, job)  # by id: the job now holds the working --api-base
-    assert code == 0 and "3 scored" in output and _cards(files) == 3
+    assert code == 0 and "3 scored" in output and _cards(files) == 4

@@ -60,9 +60,9 @@ class BatchRun:
         for conversation in conversations:
             criteria = pending_criteria(conversation, self.rubric, self.judge.id, self.store,
                                         include_excluded=self.job.include_excluded, spam=self.spam)
-            body = request_for(capturing, conversation, criteria)
+            body = request_for(capturing, conversation, criteria or [])
             if body is None:
-                if criteria:
+                if criteria is not None:  # excluded, or answered without the model: stored at once
                     out.no_call.append(conversation)
                 continue
             self.job.hashes[conversation.id] = request_hash(body)

@@ -48,15 +48,16 @@ def request_hash(body: dict[str, Any]) -> str:
 
 
 def pending_criteria(conversation: Conversation, rubric: Rubric, judge_id: str, store: Store, *,
-                     include_excluded: bool, spam: SpamScorer | None) -> list[Criterion]:
-    """The criteria the pipeline would still ask about (as ``score_conversation`` decides): none when a stored
-    card answers all of them or the eligibility rules exclude the conversation; the unscored ones of a stored card."""
+                     include_excluded: bool, spam: SpamScorer | None) -> list[Criterion] | None:
+    """What the pipeline would still do for a conversation, decided as ``score_conversation`` decides: None when a
+    stored card settles it (all answered, or excluded); [] when the eligibility rules exclude it (the pipeline
+    stores that card, no model call); else the criteria to ask: all of them, or the unscored ones of a stored card."""
     cached = store.find_score_card(conversation, rubric, judge_id)
     if cached is not None and cached.status == "excluded":
-        return list(rubric.criteria) if include_excluded else []
+        return list(rubric.criteria) if include_excluded else None
     if cached is not None:
         retry = {j.criterion_id for j in cached.judgements if j.status == "unscored"}
-        return [c for c in rubric.criteria if c.id in retry]
+        return [c for c in rubric.criteria if c.id in retry] or None
     if not include_excluded and eligibility_check(conversation, rubric, judge_id, spam) is not None:
         return []
     return list(rubric.criteria)

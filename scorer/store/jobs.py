@@ -292,7 +292,8 @@ def get_job(store: Store, job_id: int) -> JobView | None:
     return JobView(
         id=job.id, kind=job.kind, status=status, rubric_id=p.get("rubric_id", ""),
         rubric_version=p.get("rubric_version", ""), judge=p.get("judge", ""), total=job.total,
-        done=sum(c.done for c in chunks), failed=sum(c.failed for c in chunks), chunks=counts, workers=workers,
+        done=sum(c.done for c in chunks) if chunked else job.done,
+        failed=sum(c.failed for c in chunks) if chunked else job.failed, chunks=counts, workers=workers,
         errors=errors, created_at=_aware(job.created_at) or _now(), started_at=_aware(job.started_at),
         finished_at=_aware(job.finished_at), params={k: v for k, v in p.items() if k not in ("chunks",)},
         usage=usage, concurrency=concurrency,
