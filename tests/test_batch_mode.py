@@ -23,6 +23,7 @@ from scorer.judges.hosted import HostedJudge
 from scorer.redact import Redactor
 from scorer.rubric import load_rubric
 from scorer.store import Store
+from scorer.store.jobs import get_job
 from scorer.store.models import ScoreCardRow
 from scorer.types import Conversation
 from tests.openai_batch_server import BatchStub
@@ -154,6 +155,13 @@ def test_a_stopped_process_resumes_by_job_id_and_stores_each_card_once(files: di
     code, output = _resume(files, job)
     assert code == 0 and "0 scored, 3 already stored" in output and "is done" in output
     assert _cards(files) == 4 and len(batch_stub.batches) == 1
+    store = Store(f"sqlite:///{files['db']}")
+    try:  # the jobs view (API, `rubricate jobs`) shows the batch job's own status and counts
+        view = get_job(store, job)
+    finally:
+        store.close()
+    assert view is not None and (view.kind, view.status, view.total, view.done, view.failed) == (
+        "provider_batch", "done", 4, 4, 0)
 
 
 @pytest.mark.parametrize(("trouble", "reason"), [("fail", "the request was refused"),
