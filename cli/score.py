@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from cli._common import DbOption, JudgeOption, RubricOption, console, err_console, open_store, settings_for
-from cli._show import print_records, print_summary, usage_line
+from cli._common import DbOption, JudgeOption, console, err_console, open_store, settings_for
+from cli._scoring import print_run_summary, run_scoring
+from cli._show import print_records, print_summary
 from cli.importing import (
     AgentSpeakerOption,
     AgentValues,
@@ -25,14 +23,10 @@ from cli.importing import (
     read_for_scoring,
 )
 from scorer._errors import ConversationError
-from scorer.io import drop_duplicates, printable, read_conversations
+from scorer.io import drop_duplicates, read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
-from scorer.output import card_to_record
-from scorer.pipeline import BatchSummary, score_batch
 from scorer.policy import build_policy
 from scorer.rubric import load_rubric
-from scorer.store.alerts import fire_card_alerts
-from scorer.types import Conversation
 from scorer.usage import Budget
 
 __all__ = ["register"]
@@ -50,8 +44,9 @@ class ResponseFormatChoice(StrEnum):
 
 
 def score(
-    input: Annotated[Path, typer.Argument(help="Conversations: JSONL (one per line), a JSON array, or --format.")],
-    rubric: RubricOption,
+    input: Annotated[Path | None, typer.Argument(
+        help="Conversations: JSONL (one per line), a JSON array, or --format.")] = None,
+    rubric: Annotated[Path | None, typer.Option("--rubric", "-r", help="Rubric YAML file.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one JSON result per line here.")] = None,
     judge: JudgeOption = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
@@ -91,6 +86,13 @@ def score(
     include_excluded: Annotated[bool, typer.Option(
         "--include-excluded", help="Score conversations the rubric's eligibility rules exclude (too_short, "
         "bot_only, auto_reply, tag:spam, ...) instead of recording them as excluded.")] = False,
+    batch: Annotated[bool, typer.Option(
+        "--batch", help="Hosted (OpenAI-compatible litellm judge): submit through the provider's batch API (half "
+        "the price, results within 24 h) and exit; collect with --batch-resume or by running the same command "
+        "again.")] = False,
+    batch_resume: Annotated[int | None, typer.Option(
+        "--batch-resume", metavar="JOB_ID", help="Collect a --batch job (INPUT and --rubric are not needed): "
+        "prints its status while the provider works; stores the results when it is done.")] = None,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
@@ -100,6 +102,17 @@ def score(
     reason (no model call); --include-excluded scores them anyway.
     """
     settings = settings_for(db)
+    if batch_resume is not None:
+        from cli._batch import resume
+
+        resume(batch_resume, settings=settings, out=out)
+        return
+    if input is None or rubric is None:
+        raise ConversationError("name the conversations and the rubric: rubricate score INPUT --rubric RUBRIC "
+                                "(or --batch-resume JOB_ID to collect a batch job)")
+    if batch and (no_store or max_cost is not None):
+        raise ConversationError("--batch keeps its job and results in the database and prices at the provider: "
+                                "it does not take --no-store or --max-cost")
     if out is not None and not out.parent.is_dir():
         raise ConversationError(f"--out {out}: the folder {out.parent} does not exist; create it (mkdir -p "
                                 f"{out.parent}) or choose another path")
@@ -141,69 +154,22 @@ def score(
     records, duplicates = drop_duplicates(raw)
     for warning in duplicates:
         err_console.print(Text.assemble(("warning: ", "yellow"), f"{input}: {warning}"))
-    by_id = {r.id: r for r in records if isinstance(r, Conversation)}
-    alerts = 0
-    summary = BatchSummary()
-    redacted: Counter[str] = Counter()
-    sink = out.open("w", encoding="utf-8") if out else None
-    progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        TextColumn("{task.fields[current]}", markup=False), console=err_console, transient=False)
+    if batch:
+        from cli._batch import submit_or_resume
+
+        submit_or_resume(records, the_rubric, the_judge, settings=settings, store=store, policy=policy, out=out,
+                         include_excluded=include_excluded, spam=spam)
+        return
     try:
-        with progress:
-            task = progress.add_task("score", total=len(records), current="")
-            for item in score_batch(records, the_rubric, the_judge, store=store, policy=policy,
-                                     include_excluded=include_excluded, budget=budget, spam=spam):
-                summary.add(item)
-                if store is not None and item.card is not None and not item.cached:
-                    alerts += fire_card_alerts(store, settings, the_rubric, by_id[item.card.conversation_id],
-                                               item.card)
-                if item.card is not None and sink is not None:
-                    sink.write(json.dumps(card_to_record(item.card, the_rubric), ensure_ascii=False) + "\n")
-                    sink.flush()
-                if item.card is not None:
-                    redacted.update(next((j.pii_redacted for j in item.card.judgements if j.pii_redacted), {}))
-                if item.error:
-                    progress.console.print(Text.assemble((f"✗ {printable(item.location)}", "red"), ": ",
-                                                         printable(item.error)))
-                progress.update(task, advance=1, current=item.conversation_id or "")
+        summary, redacted = run_scoring(records, the_rubric, the_judge, settings=settings, store=store,
+                                        policy=policy, out=out, include_excluded=include_excluded, budget=budget,
+                                        spam=spam)
     finally:
-        if sink is not None:
-            sink.close()
         if store is not None:
             store.close()
-    if alerts:
-        console.print(f"{alerts} alert(s) recorded; the worker sends them (or `rubricate alerts deliver`)")
-    if budget is not None and budget.stopped:
-        summary.stopped = budget.stopped
-        summary.not_started = len(records) - summary.scored - summary.cached - len(summary.failed_records)
-    _print_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version)
-    if redacted:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(redacted.items()))
-        console.print(f"PII replaced before the hosted call: {kinds}")
+    print_run_summary(summary, out, settings.resolved_database_url() if store else None, the_rubric.version, redacted)
     if not summary.ok or summary.stopped:
         raise typer.Exit(1)
-
-
-def _print_summary(summary: BatchSummary, out: Path | None, db_url: str | None, version: str) -> None:
-    console.print(
-        f"[bold]{summary.scored}[/] scored, {summary.cached} already stored (no model call), "
-        f"[red]{len(summary.failed_records)}[/] bad record(s), {summary.unscored_judgements} unscored judgement(s), "
-        f"{summary.needs_review} judgement(s) flagged for review · rubric version {version}"
-    )
-    if summary.excluded:
-        reasons = ", ".join(f"{n} {escape(reason)}" for reason, n in sorted(summary.excluded.items()))
-        console.print(f"[bold]{sum(summary.excluded.values())}[/] excluded by eligibility rules ({reasons}); "
-                      "stored with their reason · score them anyway with --include-excluded")
-    if summary.usage.spent:
-        console.print(f"model usage: {usage_line(summary.usage)}")
-    if summary.stopped:
-        console.print(f"[bold red]stopped:[/] {escape(summary.stopped)}; {summary.not_started} conversation(s) "
-                      "not started (run the same command again with a larger --max-cost to go on: stored results "
-                      "are not scored again)")
-    if out:
-        console.print(Text(f"results: {out}   (view with: rubricate show {out})"))
-    if db_url:
-        console.print(Text(f"database: {db_url}"))
 
 
 def show(

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-__all__ = ["StubServer", "openai_stub"]
+__all__ = ["StubServer", "chat_completion", "free_port", "make_app", "openai_stub", "serve"]
 
 _CACHED = 64  # prompt tokens the stub says it served from its cache, from the second request of a model on
 _QUESTION = re.compile(r'<question id="([^"]+)">')
@@ -91,6 +92,27 @@ def _constrained(items: list[dict[str, Any]], schema: dict[str, Any]) -> dict[st
             for item in items if item["id"] in wanted}
 
 
+def chat_completion(state: StubServer, body: dict[str, Any], model: str, count: int) -> dict[str, Any]:
+    """The chat.completion the stub answers ``body`` with (also what its batch sibling puts in an output file)."""
+    prompt = "\n".join(m["content"] for m in body["messages"])
+    items = ([{"id": qid, **state.scripted[qid]} for qid in _QUESTION.findall(prompt) if qid in state.scripted]
+             if model == "scripted" else _reply_items(prompt, model, count))
+    schema = _schema(body.get("response_format"))
+    short = schema is not None and "answers" in schema.get("properties", {})
+    reply: dict[str, Any] = ({"answers": [item["answer"] for item in items]} if short else
+                             {"judgements": _constrained(items, schema) if schema else items})
+    text = "Sure! Here you go: {" if model == "garbage" else json.dumps(reply, ensure_ascii=False)
+    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": text}}
+    if body.get("logprobs") and model not in ("nologprobs", "vary", "scripted"):
+        choice["logprobs"] = _logprobs(text)
+    return {"id": f"stub-{count}", "object": "chat.completion", "created": int(time.time()),
+            "model": model, "choices": [choice],
+            "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
+                      "total_tokens": (len(prompt) + len(text)) // 4,
+                      "prompt_tokens_details": {"cached_tokens": _CACHED if count > 1 else 0}}}
+
+
 def make_app(state: StubServer) -> FastAPI:
     app = FastAPI()
 
@@ -105,39 +127,21 @@ def make_app(state: StubServer) -> FastAPI:
             await asyncio.sleep(3)
         if model == "always-429" or (model == "ratelimit-then-ok" and count <= 2):
             return JSONResponse({"error": {"message": "rate limited", "type": "rate_limit"}}, status_code=429)
-        prompt = "\n".join(m["content"] for m in body["messages"])
-        items = ([{"id": qid, **state.scripted[qid]} for qid in _QUESTION.findall(prompt) if qid in state.scripted]
-                 if model == "scripted" else _reply_items(prompt, model, count))
-        schema = _schema(body.get("response_format"))
-        short = schema is not None and "answers" in schema.get("properties", {})
-        reply: dict[str, Any] = ({"answers": [item["answer"] for item in items]} if short else
-                                 {"judgements": _constrained(items, schema) if schema else items})
-        text = "Sure! Here you go: {" if model == "garbage" else json.dumps(reply, ensure_ascii=False)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": text}}
-        if body.get("logprobs") and model not in ("nologprobs", "vary", "scripted"):
-            choice["logprobs"] = _logprobs(text)
-        return JSONResponse({"id": f"stub-{count}", "object": "chat.completion", "created": int(time.time()),
-                             "model": model, "choices": [choice],
-                             "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
-                                       "total_tokens": (len(prompt) + len(text)) // 4,
-                                       "prompt_tokens_details": {"cached_tokens": _CACHED if count > 1 else 0}}})
+        return JSONResponse(chat_completion(state, body, model, count))
 
     return app
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def openai_stub() -> Iterator[StubServer]:
-    """Start the stub on a free loopback port in a thread; stop it after the module."""
-    port = _free_port()
-    state = StubServer(base_url=f"http://127.0.0.1:{port}/v1")
-    server = uvicorn.Server(uvicorn.Config(make_app(state), host="127.0.0.1", port=port, log_level="warning"))
+@contextmanager
+def serve(app: FastAPI, port: int) -> Iterator[None]:
+    """Run ``app`` on a loopback port in a thread for the duration of the block."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 10
@@ -145,6 +149,17 @@ def openai_stub() -> Iterator[StubServer]:
         if time.time() > deadline:
             raise RuntimeError("the OpenAI stub server did not start")
         time.sleep(0.05)
-    yield state
-    server.should_exit = True
-    thread.join(timeout=5)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def openai_stub() -> Iterator[StubServer]:
+    """Start the stub on a free loopback port in a thread; stop it after the module."""
+    port = free_port()
+    state = StubServer(base_url=f"http://127.0.0.1:{port}/v1")
+    with serve(make_app(state), port):
+        yield state

@@ -275,9 +275,10 @@ def get_job(store: Store, job_id: int) -> JobView | None:
     for c in chunks:
         counts[c.status] = counts.get(c.status, 0) + 1
     status = job.status
-    if status not in FINISHED and chunks and all(c.status in FINISHED for c in chunks):
+    chunked = "chunks" in job.params  # a job without chunks (a provider batch) keeps its own status
+    if chunked and status not in FINISHED and chunks and all(c.status in FINISHED for c in chunks):
         status = "failed" if all(c.status == "failed" for c in chunks) else "done"
-    if status not in FINISHED:
+    if chunked and status not in FINISHED:
         if counts.get("running") or counts.get("done") or counts.get("failed"):
             status = "running"
         elif counts and counts.get("pending") == len(chunks):
@@ -291,7 +292,8 @@ def get_job(store: Store, job_id: int) -> JobView | None:
     return JobView(
         id=job.id, kind=job.kind, status=status, rubric_id=p.get("rubric_id", ""),
         rubric_version=p.get("rubric_version", ""), judge=p.get("judge", ""), total=job.total,
-        done=sum(c.done for c in chunks), failed=sum(c.failed for c in chunks), chunks=counts, workers=workers,
+        done=sum(c.done for c in chunks) if chunked else job.done,
+        failed=sum(c.failed for c in chunks) if chunked else job.failed, chunks=counts, workers=workers,
         errors=errors, created_at=_aware(job.created_at) or _now(), started_at=_aware(job.started_at),
         finished_at=_aware(job.finished_at), params={k: v for k, v in p.items() if k not in ("chunks",)},
         usage=usage, concurrency=concurrency,
