@@ -13,10 +13,10 @@ __all__ = ["FOLDS", "classifier", "fold_splits", "kappa", "kappa_cut", "logit", 
 FOLDS = 5
 
 
-def classifier(seed: int) -> Any:
+def classifier(seed: int, c: float = 0.5) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=0.5, class_weight="balanced", max_iter=2000, random_state=seed)
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
 
 
 def kappa(y: Sequence[str], predicted: Sequence[str]) -> float | None:
