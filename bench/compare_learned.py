@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--no-active-learning", action="store_true", help="skip the (slow) active-learning curves")
     parser.add_argument("--turn-features", default=",".join(DEFAULT_TURN_FEATURES),
                         help="turn feature sets to try, comma-separated: previous, reply, lexical")
-    parser.add_argument("--no-joint", action="store_true", help="do not try joint turn classifiers")
+    parser.add_argument("--joint", action="store_true", help="also try joint turn classifiers (where possible)")
     args = parser.parse_args()
     folder = SHARED / args.dataset
     rubric = load_rubric(folder / "rubric.yaml")
@@ -63,7 +63,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     candidates: dict[str, dict[str, Any]] = {}
     auto = train(train_set, rubric, featurisers=featurisers, candidates_out=candidates,
-                 turn_features=args.turn_features.split(","), joint=not args.no_joint)
+                 turn_features=args.turn_features.split(","), joint=args.joint)
     variants = [v for v in VARIANTS if v == "auto" or any(v in found for found in candidates.values())]
     for name in variants:
         model = auto if name == "auto" else copy.copy(auto)

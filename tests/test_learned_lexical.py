@@ -108,7 +108,7 @@ def test_joint_candidate_is_trained_recorded_and_judges() -> None:
     featurisers = {"bow": Featuriser("bow", embedder=BagOfWords())}
     candidates: dict[str, dict] = {}
     model = train(_acts(60), RUBRIC, featurisers=featurisers, turn_features="lexical", levels=("turn",),
-                  candidates_out=candidates)
+                  joint=True, candidates_out=candidates)
     joint = candidates["apology"]["bow/turn+lexical+joint"]
     assert joint.turn_class == "apology" and set(joint.classifier.classes_) == {"", "refund", "apology"}
     assert set(candidates["refund"]) == {"bow/turn+lexical", "bow/turn+lexical+joint"}
