@@ -30,13 +30,9 @@ from scorer.settings import Settings
 
 SHARED = Path(os.environ.get("RUBRICATE_SHARED_DATASETS", "/work/shared/datasets"))
 DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
-VARIANTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
-    "minilm/conversation": (["minilm"], ("conversation",)),
-    "e5/conversation": (["e5"], ("conversation",)),
-    "minilm/turn": (["minilm"], ("turn",)),
-    "e5/turn": (["e5"], ("turn",)),
-    "auto": (["e5", "minilm"], ("conversation", "turn")),
-}
+VARIANTS = ("minilm/conversation", "e5/conversation", "minilm/turn", "e5/turn", "minilm/turn+lexical",
+            "e5/turn+lexical", "minilm/turn+joint", "e5/turn+joint", "minilm/turn+lexical+joint",
+            "e5/turn+lexical+joint", "auto")  # candidate labels (CriterionModel.label); a column only where trained
 
 
 def _fmt(m: dict[str, Any]) -> str:
@@ -52,7 +48,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-active-learning", action="store_true", help="skip the (slow) active-learning curves")
-    parser.add_argument("--turn-features", default=DEFAULT_TURN_FEATURES, help="previous or reply (turn level)")
+    parser.add_argument("--turn-features", default=",".join(DEFAULT_TURN_FEATURES),
+                        help="turn feature sets to try, comma-separated: previous, reply, lexical")
+    parser.add_argument("--joint", action="store_true", help="also try joint turn classifiers (where possible)")
     args = parser.parse_args()
     folder = SHARED / args.dataset
     rubric = load_rubric(folder / "rubric.yaml")
@@ -65,8 +63,9 @@ def main() -> None:
     results: dict[str, Any] = {}
     candidates: dict[str, dict[str, Any]] = {}
     auto = train(train_set, rubric, featurisers=featurisers, candidates_out=candidates,
-                 turn_features=args.turn_features)
-    for name in VARIANTS:
+                 turn_features=args.turn_features.split(","), joint=args.joint)
+    variants = [v for v in VARIANTS if v == "auto" or any(v in found for found in candidates.values())]
+    for name in variants:
         model = auto if name == "auto" else copy.copy(auto)
         if name != "auto":
             model.criteria = {cid: found[name] for cid, found in candidates.items() if name in found}
@@ -75,20 +74,20 @@ def main() -> None:
         results[name] = {
             cid: {k: getattr(m, k) for k in ("n", "accuracy", "kappa", "kappa_ci", "human_human_kappa",
                                     "auto_accept_coverage", "evidence_precision", "evidence_recall")}
-            | {"chosen": f"{model.criteria[cid].embedding}/{model.criteria[cid].level}" if cid in model.criteria
-               else None, "heldout_kappa": model.criteria[cid].heldout_kappa if cid in model.criteria else None}
+            | {"chosen": _chosen(model.criteria[cid]) if cid in model.criteria else None,
+               "heldout_kappa": model.criteria[cid].heldout_kappa if cid in model.criteria else None}
             for cid, m in metrics.per_criterion.items()}
         print(f"{name}: done", flush=True)
     auto.save(Path(f"bench-results/learned-{args.dataset}-auto"))
     e5 = copy.copy(auto)  # the best e5 candidate per criterion (by held-out κ): for the e5 throughput bench
     e5.criteria = {cid: max((m for k, m in found.items() if k.startswith("e5/")),
-                            key=lambda m: m.heldout_kappa.get(f"e5/{m.level}") or -2.0)
+                            key=lambda m: m.heldout_kappa.get(m.label) or -2.0)
                    for cid, found in candidates.items() if any(k.startswith("e5/") for k in found)}
     e5.embeddings = {"e5": auto.embeddings.get("e5") or featurisers["e5"].fingerprint}
     e5.save(Path(f"bench-results/learned-{args.dataset}-e5"))
     if not args.no_active_learning:
         _active_learning(train_set, test_set, rubric, featurisers["e5"], args.dataset, results)
-    _print_table(rubric, results)
+    _print_table(rubric, results, variants)
     out = args.out or Path(f"bench-results/compare-{args.dataset}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
@@ -105,14 +104,18 @@ def _active_learning(train_set: Any, test_set: Any, rubric: Any, featuriser: Fea
     figure.savefig(DOCS_IMG / f"active-learning-{dataset}.png", dpi=110, bbox_inches="tight")
 
 
-def _print_table(rubric: Any, results: dict[str, Any]) -> None:
-    header = "| criterion | human–human κ | " + " | ".join(VARIANTS) + " | auto chose (held-out κ) |"
+def _chosen(m: Any) -> str:
+    return m.label + (f" ({m.aggregate})" if m.level == "turn" else "")
+
+
+def _print_table(rubric: Any, results: dict[str, Any], variants: list[str]) -> None:
+    header = "| criterion | human–human κ | " + " | ".join(variants) + " | auto chose (held-out κ) |"
     print(header)
-    print("|" + "---|" * (len(VARIANTS) + 3))
+    print("|" + "---|" * (len(variants) + 3))
     for criterion in rubric.criteria:
         cid = criterion.id
         hh = results["auto"][cid]["human_human_kappa"]
-        cells = [_fmt(results[v][cid]) for v in VARIANTS]
+        cells = [_fmt(results[v][cid]) for v in variants]
         print(f"| {cid} | {'—' if hh is None else f'{hh:.2f}'} | " + " | ".join(cells)
               + f" | {results['auto'][cid]['chosen']} |")
     for cid in results["auto"]:

@@ -64,7 +64,8 @@ def _choices(model) -> None:  # type: ignore[no-untyped-def]
         table.add_column(column)
     for cid, m in model.criteria.items():
         kappas = ", ".join(f"{k} {'—' if v is None else f'{v:.2f}'}" for k, v in m.heldout_kappa.items())
-        table.add_row(cid, f"{m.embedding}/{m.level}", "—" if m.threshold is None else f"{m.threshold:.2f}", kappas)
+        chosen = m.label + (f" ({m.aggregate})" if m.level == "turn" else "")
+        table.add_row(cid, chosen, "—" if m.threshold is None else f"{m.threshold:.2f}", kappas)
     console.print(table)
 
 

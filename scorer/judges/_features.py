@@ -9,7 +9,8 @@ training run or another conversation (greetings, templates) is never embedded ag
 - turn level (``TURN_FEATURES``, recorded per criterion in a trained model): for each turn of one speaker,
   ``previous`` = [this turn, the previous turn, position features]; ``reply`` adds the other speaker's last turn
   before it and its agreement with this turn (their element-wise product and cosine) — what restating or
-  reflecting a seeker's words looks like in embedding space.
+  reflecting a seeker's words looks like in embedding space; ``lexical`` = the ``previous`` features beside the
+  turn's own text, for a classifier that adds its character n-grams (``scorer.judges._lexical``).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import numpy as np
 from scorer._errors import JudgeError
 from scorer.evidence import speaker_turns
 from scorer.judges._embeddings import DEFAULT_EMBEDDING, Embedder, get_embedder
+from scorer.judges._lexical import lexical_rows
 from scorer.types import Conversation
 
 __all__ = ["MAX_TURN_CHARS", "TURN_FEATURES", "Featuriser"]
 
 MAX_TURN_CHARS = 1000  # ~250 tokens: a window that keeps what a turn says and bounds the cost of pasted logs
-TURN_FEATURES = ("previous", "reply")  # the turn-level feature sets (the first is what models before them used)
+TURN_FEATURES = ("previous", "reply", "lexical")  # turn-level feature sets (the first: what models before them used)
 
 
 def _text(speaker: str, text: str) -> str:
@@ -155,7 +157,10 @@ class Featuriser:
             parts.append(np.array([i == 0, i / max(1, n - 1)], np.float32))
             rows.append(np.concatenate(parts))
         width = 2 * self.dim + 2 + (2 * self.dim + 1 if kind == "reply" else 0)
-        return index, (np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32))
+        vectors = np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+        if kind == "lexical":
+            return index, lexical_rows(vectors, [conversation.turns[i].text[:MAX_TURN_CHARS] for i in index])
+        return index, vectors
 
     def prepare(self, conversations: Sequence[Conversation]) -> None:
         """Embed every turn of many conversations in one batched pass (skipping cached texts)."""

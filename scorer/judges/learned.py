@@ -7,7 +7,11 @@ Each criterion has its own choice, made at training by held-out κ on the traini
 - the embedding (``e5``, multilingual, the default; ``minilm``; or a model folder), and
 - the level: ``conversation`` (one classifier on pooled turn vectors) or ``turn`` (a classifier of each turn of the
   criterion's speaker in context — the previous turn plus this one — trained on the evidence turns; the
-  conversation's answer is read from its most likely turn, through a calibration fitted on held-out scores).
+  conversation's answer is read from its turns' scores, through a calibration fitted on held-out scores), and
+- at turn level, the turn feature set (``_features.TURN_FEATURES``; ``lexical`` adds the turn's character n-grams),
+  the aggregation of turn scores (``_aggregate.AGGREGATES``) and whether the turn classifier is one per criterion or
+  one joint multinomial classifier over all the criteria whose evidence turns never overlap (``turn_class`` names
+  the class whose probability is this criterion's turn score).
 
 Confidence is the (calibrated) classifier probability (``classifier`` kind); ``accept_threshold`` is the
 confidence that kept the target accuracy on held-out training predictions (the cascade judge uses it). Evidence:
@@ -29,6 +33,7 @@ import numpy as np
 
 from scorer._errors import JudgeError
 from scorer.evidence import speaker_turns, whole_turn
+from scorer.judges._aggregate import AGGREGATES, aggregate
 from scorer.judges._base import Judge, JudgeOptions
 from scorer.judges._embeddings import fingerprint_of
 from scorer.judges._features import TURN_FEATURES, Featuriser
@@ -63,8 +68,19 @@ class CriterionModel:
     negative: str = "no"
     calibrator: Any = None  # turn level: maximum turn score → P(positive)
     turn_features: str = "previous"  # turn level: which of _features.TURN_FEATURES it was trained on
+    aggregate: str = "max"  # turn level: which of _aggregate.AGGREGATES reads the conversation score
+    turn_class: Any = 1  # turn level: the classifier's class for this criterion (1, or its id in a joint model)
     threshold: float | None = None  # auto-accept: confidence that kept the target accuracy held out
-    heldout_kappa: dict[str, float | None] = field(default_factory=dict)  # "<embedding>/<level>" → κ
+    heldout_kappa: dict[str, float | None] = field(default_factory=dict)  # label → κ
+
+    @property
+    def label(self) -> str:
+        """The candidate's name in comparisons: ``<embedding>/<level>``, at turn level with ``+<features>`` (other
+        than ``previous``) and ``+joint``."""
+        if self.level != "turn":
+            return f"{self.embedding}/{self.level}"
+        return (f"{self.embedding}/turn" + ("" if self.turn_features == "previous" else f"+{self.turn_features}")
+                + ("+joint" if self.turn_class != 1 else ""))
 
 
 @dataclass
@@ -80,9 +96,11 @@ class LearnedModel:
     format: int = FORMAT
 
     def choices(self) -> dict[str, dict[str, Any]]:
-        return {cid: {"embedding": m.embedding, "level": m.level, "about": m.about, "threshold": m.threshold,
+        return {cid: {"label": m.label, "embedding": m.embedding, "level": m.level, "about": m.about,
+                      "threshold": m.threshold,
                       "heldout_kappa": m.heldout_kappa}
-                | ({"turn_features": m.turn_features} if m.level == "turn" else {})
+                | ({"turn_features": m.turn_features, "aggregate": m.aggregate,
+                    "joint": m.turn_class != 1} if m.level == "turn" else {})
                 for cid, m in self.criteria.items()}
 
     def save(self, folder: Path) -> Path:
@@ -117,6 +135,10 @@ class LearnedModel:
                 raise JudgeError(f"the learned judge in {folder} judges {cid!r} from turn features "
                                  f"{m.turn_features!r}, which this version does not compute "
                                  f"({', '.join(TURN_FEATURES)}); retrain it with `rubricate train`")
+            if m.level == "turn" and m.aggregate not in AGGREGATES:
+                raise JudgeError(f"the learned judge in {folder} reads {cid!r} from its turns by {m.aggregate!r}, "
+                                 f"which this version does not compute ({', '.join(AGGREGATES)}); retrain it with "
+                                 "`rubricate train`")
         return model
 
 
@@ -168,12 +190,13 @@ class LearnedJudge(Judge):
                     turns: np.ndarray) -> tuple[dict[str, float], list[int]]:
         index, features = self.featurisers[m.embedding].turn_features(conversation, m.about, turns,
                                                                       kind=m.turn_features)
-        scores = m.classifier.predict_proba(features)[:, list(m.classifier.classes_).index(1)] if index else []
-        top = float(max(scores, default=0.0))
+        column = list(m.classifier.classes_).index(m.turn_class)
+        scores = m.classifier.predict_proba(features)[:, column] if index else np.zeros(0)
+        top = aggregate(scores, m.aggregate)
         p = float(m.calibrator.predict_proba([[top]])[0, 1])
         probabilities = {a: 0.0 for a in criterion.answers}
         probabilities.update({m.positive: p, m.negative: 1 - p})
-        ranked = sorted(zip(scores, index, strict=True), reverse=True)
+        ranked = sorted(zip(scores.tolist(), index, strict=True), reverse=True)
         evidence = [i for s, i in ranked if s >= 0.5][:3] or [i for _, i in ranked[:1]]
         return probabilities, evidence
 
