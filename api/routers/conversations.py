@@ -178,7 +178,7 @@ def _commit(state: ServiceState, body: IngestRequest, judge: str, good: list[tup
             rejected: list[RejectedItem], repeats: dict[int, int], scope: str | None, fingerprint: str
             ) -> tuple[IngestResult, list[int]]:
     store = state.store.get()
-    with store.session() as s:
+    with store.transaction() as s:  # Core statements on one connection: no ORM unit of work on this path
         version = body.rubric_version or newest_rubric_version(s, body.rubric_id)
         if version is None:  # cannot happen while rubric versions are never deleted; say so plainly if it does
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown rubric {body.rubric_id!r}")

@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Update, and_, or_, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Update, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from scorer.store.models import JobRow
@@ -106,29 +107,43 @@ class JobView:
 
 
 def create_job(
-    session: Session, *, kind: str, rubric_id: str, rubric_version: str, judge: str, conversation_ids: Sequence[str],
-    chunk_size: int, status: str = "queued", extra: dict[str, Any] | None = None, max_cost_usd: float | None = None,
+    executor: Session | Connection, *, kind: str, rubric_id: str, rubric_version: str, judge: str,
+    conversation_ids: Sequence[str], chunk_size: int, status: str = "queued", extra: dict[str, Any] | None = None,
+    max_cost_usd: float | None = None,
 ) -> tuple[int, list[int]]:
-    """Add a job and its chunks in ``session`` (the caller's transaction); returns the job id and chunk ids.
-    With ``max_cost_usd``, workers stop starting conversations once the job's model calls cost that much."""
+    """Add a job and its chunks in the caller's transaction; returns the job id and chunk ids. With
+    ``max_cost_usd``, workers stop starting conversations once the job's model calls cost that much.
+
+    Three Core statements (INSERT … RETURNING the job, one INSERT … RETURNING for all its chunks, the job's chunk
+    list), not ORM flushes: this is on the ingest path (docs/performance.md)."""
+    conn = executor.connection() if isinstance(executor, Session) else executor
     common: dict[str, Any] = {"rubric_id": rubric_id, "rubric_version": rubric_version, "judge": judge}
     if max_cost_usd is not None:
         common["max_cost_usd"] = max_cost_usd
     ids = list(conversation_ids)
-    job = JobRow(kind=kind, status=status if ids else "done", params={**common, **(extra or {})}, total=len(ids),
-                 finished_at=None if ids else _now())
-    session.add(job)
-    session.flush()
-    chunks = [
-        JobRow(kind=CHUNK, status=status, total=len(part),
-               params={**common, "parent": job.id, "conversation_ids": part})
-        for part in (ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size))
-    ]
-    session.add_all(chunks)
-    session.flush()
-    chunk_ids = [c.id for c in chunks]
-    job.params = {**job.params, "chunks": chunk_ids}
-    return job.id, chunk_ids
+    params = {**common, **(extra or {})}
+    job_id: int = conn.execute(_insert_returning_id(), {
+        "kind": kind, "status": status if ids else "done", "params": params, "total": len(ids),
+        "finished_at": None if ids else _now()}).scalar_one()
+    chunks = [{"kind": CHUNK, "status": status, "total": len(part),
+               "params": {**common, "parent": job_id, "conversation_ids": part}}
+              for part in (ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size))]
+    chunk_ids: list[int] = []
+    if chunks:
+        chunk_ids = list(conn.scalars(_insert_returning_id(), chunks))
+    conn.execute(_set_params(), {"job_id": job_id, "params": {**params, "chunks": chunk_ids}})
+    return job_id, chunk_ids
+
+
+@cache
+def _insert_returning_id() -> Insert:
+    """Built once (building a statement costs more CPU than running it); ids in the order of the parameters."""
+    return insert(JobRow).returning(JobRow.id, sort_by_parameter_order=True)
+
+
+@cache
+def _set_params() -> Update:
+    return update(JobRow).where(JobRow.id == bindparam("job_id")).values(params=bindparam("params"))
 
 
 def _claimable(stale_before: datetime) -> Any:

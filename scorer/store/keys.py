@@ -2,12 +2,19 @@
 
 A key looks like ``rk_<prefix>_<secret>``: 8 hex characters of prefix (kept in clear to tell keys apart in
 listings) and 40 of secret, 192 bits of randomness in all, so a plain SHA-256 of the whole key is a safe hash.
+
+:func:`verify_key` remembers a valid key for :data:`KEY_CACHE_SECONDS` in the Store's process (one database
+round trip per request less on the ingest path). A revocation takes effect at once in the process that revokes
+(:func:`revoke_key` empties the cache) and within :data:`KEY_CACHE_SECONDS` in every other process (e.g. an API
+server while ``rubricate keys revoke`` runs in a shell). Unknown and revoked keys are never remembered, so a new
+key works at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,13 +24,21 @@ from scorer._errors import RubricateError
 from scorer.store.models import ApiKeyRow
 from scorer.store.repository import Store
 
-__all__ = ["ROLES", "ApiKey", "ApiKeyError", "create_key", "get_key", "hash_key", "list_keys", "revoke_key",
-           "verify_key"]
+__all__ = ["KEY_CACHE_SECONDS", "ROLES", "ApiKey", "ApiKeyError", "create_key", "get_key", "hash_key", "list_keys",
+           "revoke_key", "verify_key"]
 
 ROLES = ("ingest", "reviewer", "admin", "agent")
 """``ingest`` sends conversations and reads results, ``reviewer`` reads the review queue and agreement, ``admin``
 may do everything (including adding rubrics and starting re-scoring jobs); ``agent`` is bound to one agent id and
 sees only that agent's conversations and scorecards."""
+
+
+KEY_CACHE_SECONDS = 5.0
+"""How long a process trusts a key it verified before reading it again: the longest a revocation made by another
+process takes to reach it."""
+_CACHE_ENTRIES = 1024
+_MEMO = "scorer.store.keys"
+_clock = time.monotonic
 
 
 class ApiKeyError(RubricateError):
@@ -77,11 +92,21 @@ def verify_key(store: Store, key: str) -> ApiKey | None:
     """The active key matching ``key``, or None (unknown, malformed or revoked)."""
     if not key.startswith("rk_") or len(key) > 128:
         return None
+    digest = hash_key(key)
+    cache: dict[str, tuple[float, ApiKey]] = store.memo.setdefault(_MEMO, {})
+    hit = cache.get(digest)
+    if hit is not None and hit[0] > _clock():
+        return hit[1]
     with store.session() as s:
-        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key)))
+        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
         if row is None or row.revoked_at is not None:
+            cache.pop(digest, None)
             return None
-        return _public(row)
+        found = _public(row)
+    if len(cache) >= _CACHE_ENTRIES:
+        cache.clear()
+    cache[digest] = (_clock() + KEY_CACHE_SECONDS, found)
+    return found
 
 
 def get_key(store: Store, key_id: int) -> ApiKey | None:
@@ -106,4 +131,8 @@ def revoke_key(store: Store, key_id: int) -> ApiKey:
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
         s.flush()
-        return _public(row)
+        revoked = _public(row)
+    # After the commit: from now on a verification reads the key revoked (one that read it just before may still
+    # remember it, for KEY_CACHE_SECONDS at most, as any other process).
+    store.memo.pop(_MEMO, None)
+    return revoked

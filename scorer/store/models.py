@@ -26,6 +26,8 @@ __all__ = [
     "RubricVersionRow",
     "ScoreCardRow",
     "SyncStateRow",
+    "conversation_columns",
+    "utcnow",
 ]
 
 
@@ -65,11 +67,18 @@ class ConversationRow(Base):
 
     def set_fields(self, conversation: Any) -> None:
         """Copy the conversation's indexed fields (channel, language, agent, team, start, CSAT, tags) to columns."""
-        for name in CONVERSATION_COLUMNS:
-            setattr(self, name, getattr(conversation, name))
-        if self.started_at is not None:  # stored in UTC: SQLite keeps no offset, and the dashboard groups UTC days
-            start = self.started_at
-            self.started_at = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+        for name, value in conversation_columns(conversation).items():
+            setattr(self, name, value)
+
+
+def conversation_columns(conversation: Any) -> dict[str, Any]:
+    """The conversation's indexed fields (channel, language, agent, team, start, CSAT, tags) by column name, as
+    stored (for ORM rows and Core INSERTs alike)."""
+    values = {name: getattr(conversation, name) for name in CONVERSATION_COLUMNS}
+    start = values["started_at"]
+    if start is not None:  # stored in UTC: SQLite keeps no offset, and the dashboard groups UTC days
+        values["started_at"] = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+    return values
 
 
 class RubricVersionRow(Base):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -165,10 +166,17 @@ def rubric_versions(store: Store, rubric_id: str | None = None) -> list[tuple[st
         return [tuple(r) for r in s.execute(query.order_by(RubricVersionRow.id)).all()]  # type: ignore[misc]
 
 
-def newest_rubric_version(session: Session, rubric_id: str) -> str | None:
+def newest_rubric_version(executor: Session | Connection, rubric_id: str) -> str | None:
     """The newest stored version of a rubric, read inside the caller's transaction (None when none is stored)."""
-    return session.scalar(select(RubricVersionRow.version).where(RubricVersionRow.rubric_id == rubric_id)
-                          .order_by(RubricVersionRow.id.desc()).limit(1))
+    version: str | None = executor.scalar(_newest_version(), {"rubric_id": rubric_id})
+    return version
+
+
+@cache
+def _newest_version() -> Select[Any]:
+    """Built once: on the ingest path, building the statement cost more CPU than running it."""
+    return (select(RubricVersionRow.version).where(RubricVersionRow.rubric_id == bindparam("rubric_id"))
+            .order_by(RubricVersionRow.id.desc()).limit(1))
 
 
 def scored_cards(rubric_id: str, version: str, judge: str | None, *columns: Any) -> Select[Any]:

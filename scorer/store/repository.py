@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,8 @@ class Store:
 
     def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
         self.url = url
+        self.memo: dict[str, Any] = {}
+        """This process's short-lived caches over the database, by owner (e.g. ``scorer.store.keys``)."""
         self.engine = make_engine(url)
         self._sessions = make_sessionmaker(self.engine)
         current = current_revision(self.engine)
@@ -61,6 +63,17 @@ class Store:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in a transaction, committed on success and rolled back on error (connection errors
+        become StorageError), for hot paths written as Core statements. ORM session hooks do not run here: a
+        write that changes what the rollups count marks its groups itself (``scorer.store.rollup.mark``)."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StorageError(f"database error: {exc.orig}; nothing from this operation was saved") from exc
 
     def close(self) -> None:
         self.engine.dispose()

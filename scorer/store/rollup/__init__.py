@@ -7,6 +7,7 @@ from scorer.store.rollup._build import (
     CARD_COLUMNS,
     Key,
     card_measures,
+    key_of,
     keys_of,
     mark,
     month_end,
@@ -18,5 +19,5 @@ from scorer.store.rollup._build import (
 )
 from scorer.store.rollup._track import install
 
-__all__ = ["CARD_COLUMNS", "Key", "card_measures", "install", "keys_of", "mark", "month_end", "month_start",
-           "rebuild", "refresh", "settle", "week_start"]
+__all__ = ["CARD_COLUMNS", "Key", "card_measures", "install", "key_of", "keys_of", "mark", "month_end",
+           "month_start", "rebuild", "refresh", "settle", "week_start"]

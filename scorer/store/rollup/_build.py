@@ -7,7 +7,7 @@ a queue state, a conversation's agent or date)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -35,8 +35,8 @@ from scorer.store.rollup_models import (
     QueueDayRow,
 )
 
-__all__ = ["CARD_COLUMNS", "Key", "card_measures", "keys_of", "mark", "month_end", "month_start", "rebuild", "refresh",
-           "settle", "week_start"]
+__all__ = ["CARD_COLUMNS", "Key", "card_measures", "key_of", "keys_of", "mark", "month_end", "month_start", "rebuild",
+           "refresh", "settle", "week_start"]
 
 Key = tuple[date, str | None]
 """The unit the rollups are recomputed by: a conversation's UTC day and its agent (None: unassigned)."""
@@ -52,6 +52,13 @@ def _dialect(executor: Executor) -> str:
 
 def _as_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def key_of(started_at: datetime | None, created_at: datetime, agent_id: str | None) -> Key:
+    """The (day, agent) of a conversation about to be written, computed in Python as :func:`keys_of` reads it
+    (the UTC day of ``started_at``, else of ``created_at``; naive times are UTC, as stored)."""
+    when = started_at if started_at is not None else created_at
+    return (when.astimezone(UTC).date() if when.tzinfo else when.date()), agent_id
 
 
 def keys_of(executor: Executor, conversation_ids: Iterable[int]) -> set[Key]:
@@ -244,7 +251,12 @@ def mark(executor: Executor, keys: Iterable[Key]) -> None:
     here, however many conversations a group holds)."""
     rows = [{"day": day, "agent_id": agent} for day, agent in set(keys)]
     if rows:
-        executor.execute(insert(DirtyRow), rows)
+        executor.execute(_insert_mark(), rows)
+
+
+@cache
+def _insert_mark() -> Any:
+    return insert(DirtyRow)  # built once: every ingest request runs it
 
 
 def settle(executor: Executor) -> int:
