@@ -7,14 +7,15 @@ matrix test fails for any route that is in neither, so a new route cannot ship u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scorer.store.keys import ApiKey, verify_key
+from scorer.store.keys import ApiKey, remembered_key, verify_key
 
 __all__ = ["PUBLIC_ROUTES", "api_routes", "document_roles", "require", "roles_of"]
 
@@ -30,19 +31,22 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `rubricate k
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def require(*roles: str) -> Callable[..., ApiKey]:
+def require(*roles: str) -> Callable[..., Awaitable[ApiKey]]:
     """A dependency admitting keys whose role is one of ``roles`` (or ``admin``); 401 or 403 otherwise."""
     allowed = frozenset(roles) | {"admin"}
 
-    def check_api_key(
+    async def check_api_key(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> ApiKey:
         if credentials is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send the header "
                                 "`Authorization: Bearer <key>` (create a key with `rubricate keys create "
                                 "--role ROLE`)", headers=_CHALLENGE)
-        store = request.app.state.service.store.get()
-        key = verify_key(store, credentials.credentials)
+        lazy = request.app.state.service.store
+        store = lazy.get() if lazy.opened else await run_in_threadpool(lazy.get)
+        # A key verified in the last few seconds is answered on the event loop; the database is read in a thread.
+        key = remembered_key(store, credentials.credentials) or await run_in_threadpool(
+            verify_key, store, credentials.credentials)
         if key is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key",
                                 headers=_CHALLENGE)

@@ -25,7 +25,7 @@ from scorer.store.models import ApiKeyRow
 from scorer.store.repository import Store
 
 __all__ = ["KEY_CACHE_SECONDS", "ROLES", "ApiKey", "ApiKeyError", "create_key", "get_key", "hash_key", "list_keys",
-           "revoke_key", "verify_key"]
+           "remembered_key", "revoke_key", "verify_key"]
 
 ROLES = ("ingest", "reviewer", "admin", "agent")
 """``ingest`` sends conversations and reads results, ``reviewer`` reads the review queue and agreement, ``admin``
@@ -88,15 +88,22 @@ def create_key(store: Store, role: str, name: str = "", agent_id: str | None = N
         return _public(row), key
 
 
+def remembered_key(store: Store, key: str) -> ApiKey | None:
+    """The key if :func:`verify_key` found it valid less than :data:`KEY_CACHE_SECONDS` ago, else None (no I/O:
+    callers on an event loop check this before sending :func:`verify_key` to a thread)."""
+    hit = store.memo.get(_MEMO, {}).get(hash_key(key))
+    return hit[1] if hit is not None and hit[0] > _clock() else None
+
+
 def verify_key(store: Store, key: str) -> ApiKey | None:
     """The active key matching ``key``, or None (unknown, malformed or revoked)."""
     if not key.startswith("rk_") or len(key) > 128:
         return None
+    hit = remembered_key(store, key)
+    if hit is not None:
+        return hit
     digest = hash_key(key)
     cache: dict[str, tuple[float, ApiKey]] = store.memo.setdefault(_MEMO, {})
-    hit = cache.get(digest)
-    if hit is not None and hit[0] > _clock():
-        return hit[1]
     with store.session() as s:
         row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
         if row is None or row.revoked_at is not None:
