@@ -92,8 +92,11 @@ def rss_mb(pid: int) -> float | None:
 
 def _spawn(args: list[str], env: dict[str, str], log: Path, prefix: list[str] | None = None
            ) -> subprocess.Popen[bytes]:
+    # Run in the code root: ``python -c`` puts the working directory first on sys.path, ahead of PYTHONPATH, so
+    # started from another checkout the server would import that checkout's code instead (--code-root).
     return subprocess.Popen([*(prefix or []), sys.executable, "-c", "from cli import main; main()", *args], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                            cwd=env.get("PYTHONPATH") or None)
 
 
 def _py_spy(pid: int, args: argparse.Namespace, tmp: Path) -> subprocess.Popen[bytes] | None:

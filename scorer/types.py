@@ -47,6 +47,8 @@ Provenance = Literal["ai", "confirmed", "corrected", "evidence_edited", "deleted
 
 def lone_surrogate(value: object) -> str | None:
     """The path (``turns.2.text``) of the first string holding a lone surrogate in nested data, else None."""
+    if not _any_surrogate(value):  # the usual case, checked without building every path (the ingest route's CPU)
+        return None
     stack: list[tuple[str, object]] = [("", value)]
     while stack:
         path, item = stack.pop()
@@ -62,6 +64,25 @@ def lone_surrogate(value: object) -> str | None:
         elif isinstance(item, list | tuple):
             stack += [(f"{path}.{i}".lstrip("."), v) for i, v in enumerate(item)]
     return None
+
+
+def _any_surrogate(value: object) -> bool:
+    """Whether any string (dict keys included) in nested data holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 class Turn(BaseModel):

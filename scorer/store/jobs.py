@@ -252,8 +252,8 @@ def set_chunk_status(store: Store, chunk_ids: Sequence[int], status: str, *, onl
         _changed(s, update(JobRow).where(JobRow.id.in_(list(chunk_ids)), JobRow.status.in_(list(only_from)))
                  .values(status=status, heartbeat_at=_now()))
         if status == "queued":
-            rows = s.scalars(select(JobRow).where(JobRow.id.in_(list(chunk_ids))))
-            parents = {row.params["parent"] for row in rows}
+            parents = {params["parent"] for params in  # the params column only: no ORM objects to build
+                       s.scalars(select(JobRow.params).where(JobRow.id.in_(list(chunk_ids))))}
             _changed(s, update(JobRow).where(JobRow.id.in_(parents), JobRow.status == "pending")
                      .values(status="queued"))
 
