@@ -146,5 +146,9 @@ def test_api_import_queues_scoring_and_reports_skips(tmp_path: Path) -> None:
         assert r.status_code == 400 and "no column for conversation_id" in r.json()["detail"]
         r = api.client.post("/v1/imports/xlsx?rubric_id=svc", content=body, headers=api.auth("ingest"))
         assert r.status_code == 422
+        for bad in ("no-such-codec", "undefined", "base64"):  # unknown, unusable, not a text encoding
+            r = api.client.post(f"/v1/imports/csv?rubric_id=svc&encoding={bad}", content=body,
+                                headers=api.auth("ingest", **{"content-type": "text/csv"}))
+            assert r.status_code == 422 and "unknown encoding" in r.text, (bad, r.text)
         r = api.client.post("/v1/imports/csv?rubric_id=svc", content=body, headers=api.auth("reviewer"))
         assert r.status_code == 403

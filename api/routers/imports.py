@@ -126,9 +126,9 @@ async def import_file(
     ``POST /v1/conversations`` does. The answer lists the accepted and refused conversations, the scoring job,
     and every row, comment or segment the importer skipped with its position and reason."""
     if encoding is not None:
-        try:
-            "".encode(encoding)
-        except LookupError:
+        try:  # a codec that exists but encodes nothing (e.g. "undefined") is as unusable as an unknown one
+            "x".encode(encoding).decode(encoding)
+        except (LookupError, UnicodeError, ValueError):
             raise invalid(["query", "encoding"], f"unknown encoding {encoding!r}") from None
     params = ImportParams(rubric_id=rubric_id, rubric_version=rubric_version, judge=judge, columns=columns,
                           agent_values=agent_values, customer_values=customer_values, bot_values=bot_values,
