@@ -5,7 +5,6 @@ connections pinged only after an idle second, a restarted server costing no save
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,22 +28,7 @@ from scorer.types import Conversation
 from tests._dashboard_data import RUBRIC, conversation
 from tests._pg import ADMIN_URL, fresh_postgres_url
 from tests.test_dashboard_rollups import POLICY, assert_consistent, moved
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'i.db'}")
-        yield s
-        s.close()
-        return
-    urls = fresh_postgres_url()
-    s = Store(next(urls))
-    try:
-        yield s
-    finally:
-        s.close()
-        next(urls, None)
+from tests.test_dashboard_rollups import store as store  # the SQLite + PostgreSQL fixture, shared
 
 
 def ingest(store: Store, *conversations: Conversation) -> list[str]:
