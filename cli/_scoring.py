@@ -31,14 +31,15 @@ __all__ = ["print_run_summary", "run_scoring"]
 
 def run_scoring(records: Sequence[Conversation | BadRecord], rubric: Rubric, judge: Judge, *, settings: Settings,
                 store: Store | None, policy: RoutingPolicy | None, out: Path | None, include_excluded: bool,
-                budget: Budget | None = None, spam: SpamScorer | None = None) -> tuple[BatchSummary, Counter[str]]:
-    """Score ``records`` through the pipeline with a progress bar; cards go to the store and to ``out``.
-    Returns the summary and the PII kinds replaced before hosted calls."""
+                budget: Budget | None = None, spam: SpamScorer | None = None,
+                append: bool = False) -> tuple[BatchSummary, Counter[str]]:
+    """Score ``records`` through the pipeline with a progress bar; cards go to the store and to ``out`` (added to
+    its end with ``append``). Returns the summary and the PII kinds replaced before hosted calls."""
     by_id = {r.id: r for r in records if isinstance(r, Conversation)}
     alerts = 0
     summary = BatchSummary()
     redacted: Counter[str] = Counter()
-    sink = out.open("w", encoding="utf-8") if out else None
+    sink = out.open("a" if append else "w", encoding="utf-8") if out else None
     progress = Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         TextColumn("{task.fields[current]}", markup=False), console=err_console, transient=False)
     try:

@@ -27,6 +27,7 @@ from scorer.io import drop_duplicates, read_conversations
 from scorer.judges import JudgeOptions, available_judges, get_judge
 from scorer.policy import build_policy
 from scorer.rubric import load_rubric
+from scorer.settings import Settings
 from scorer.usage import Budget
 
 __all__ = ["register"]
@@ -92,7 +93,17 @@ def score(
         "again.")] = False,
     batch_resume: Annotated[int | None, typer.Option(
         "--batch-resume", metavar="JOB_ID", help="Collect a --batch job (INPUT and --rubric are not needed): "
-        "prints its status while the provider works; stores the results when it is done.")] = None,
+        "prints its status while the provider works; stores the results when it is done and submits again what "
+        "stayed unscored.")] = None,
+    batch_cancel: Annotated[int | None, typer.Option(
+        "--batch-cancel", metavar="JOB_ID", help="Stop a --batch job: collect what the provider has finished "
+        "(it is paid for), cancel its open batches at the provider, record the job cancelled (never resumed; the "
+        "same --batch command then starts a new job).")] = None,
+    batch_attempts: Annotated[int | None, typer.Option(
+        "--batch-attempts", metavar="N", min=1, help="With --batch or --batch-resume: submit a conversation that "
+        "stays unscored (a refused request, a reply that does not parse) at most N times, then give it up: stored "
+        "unscored with the last reason, for review (default "
+        f"{Settings.model_fields['batch_attempts'].default}, env RUBRICATE_BATCH_ATTEMPTS).")] = None,
 ) -> None:
     """Score every conversation in INPUT against the rubric; results go to the database and to --out.
 
@@ -102,14 +113,26 @@ def score(
     reason (no model call); --include-excluded scores them anyway.
     """
     settings = settings_for(db)
+    if batch_resume is not None and batch_cancel is not None:
+        raise ConversationError("--batch-resume and --batch-cancel: give one of them")
+    if batch_cancel is not None and batch_attempts is not None:
+        raise ConversationError("--batch-attempts limits the submissions of --batch and --batch-resume; "
+                                "--batch-cancel submits nothing")
+    if batch_cancel is not None:
+        from cli._batch_cancel import cancel
+
+        cancel(batch_cancel, settings=settings, out=out)
+        return
     if batch_resume is not None:
         from cli._batch import resume
 
-        resume(batch_resume, settings=settings, out=out)
+        resume(batch_resume, settings=settings, out=out, attempts=batch_attempts)
         return
     if input is None or rubric is None:
         raise ConversationError("name the conversations and the rubric: rubricate score INPUT --rubric RUBRIC "
                                 "(or --batch-resume JOB_ID to collect a batch job)")
+    if batch_attempts is not None and not batch:
+        raise ConversationError("--batch-attempts limits the submissions of --batch: give --batch too")
     if batch and (no_store or max_cost is not None):
         raise ConversationError("--batch keeps its job and results in the database and prices at the provider: "
                                 "it does not take --no-store or --max-cost")
@@ -158,7 +181,7 @@ def score(
         from cli._batch import submit_or_resume
 
         submit_or_resume(records, the_rubric, the_judge, settings=settings, store=store, policy=policy, out=out,
-                         include_excluded=include_excluded, spam=spam)
+                         include_excluded=include_excluded, spam=spam, attempts=batch_attempts)
         return
     try:
         summary, redacted = run_scoring(records, the_rubric, the_judge, settings=settings, store=store,

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     worker_enabled: bool = Field(default=True, description="Run the in-process worker in `rubricate serve` "
                                  "(only when no broker is set).")
     worker_concurrency: int = Field(default=2, ge=1, description="Jobs worked on at once per worker process.")
+    batch_attempts: int = Field(default=3, ge=1, description="Times `score --batch` submits a conversation that "
+                                "stays unscored before giving it up (stored unscored with its reason, for review).")
     judge_concurrency: int = Field(default=4, ge=1, description="Judge calls in flight at once per process.")
     judge_calls_per_minute: float | None = Field(default=None, gt=0,
                                                  description="Cap on judge calls per minute per process.")

@@ -1,10 +1,16 @@
 """The OpenAI stub with the batch API (files + batches), served over real HTTP on loopback for the batch tests.
 
 ``POST /v1/files`` keeps an upload, ``POST /v1/batches`` starts a batch ``in_progress``, ``GET /v1/batches/{id}``
-reports it, ``GET /v1/files/{id}/content`` returns a file. A batch stays ``in_progress`` until the test sets
-``state.ready``; the next look then answers every line with the chat stub's own reply (the same as online), except
-custom ids in ``state.fail`` (a line in the error file) and in ``state.drop`` (no line at all: the batch ends
-``expired``).
+reports it, ``POST /v1/batches/{id}/cancel`` stops it, ``GET /v1/files/{id}/content`` returns a file. A batch stays
+``in_progress`` until the test sets ``state.ready`` (batch ids in ``state.hold`` stay even then); the next look
+then answers every line with the chat stub's own reply (the same as online), except custom ids in ``state.fail``
+(a line in the error file, every time), in ``state.garble`` (a reply that does not parse, every time) and in
+``state.drop`` (no line at all: the batch ends ``expired``).
+
+Cancelling, as OpenAI describes it: a batch at work goes ``cancelling``, then ``cancelled`` (at once with
+``state.cancel_at_once``, else at the next look) with an output file of the lines it had finished, the custom ids in
+``state.partial``; a finished batch cannot be cancelled (400). ``state.finish_on_cancel`` makes a batch finish just
+before the cancel arrives (the race between looking and cancelling). ``state.cancels`` lists the cancel calls.
 """
 
 from __future__ import annotations
@@ -32,19 +38,29 @@ class BatchStub(StubServer):
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     ready: bool = False
     fail: set[str] = field(default_factory=set)
+    garble: set[str] = field(default_factory=set)
     drop: set[str] = field(default_factory=set)
+    hold: set[str] = field(default_factory=set)
+    partial: set[str] = field(default_factory=set)
+    cancel_at_once: bool = True
+    finish_on_cancel: bool = False
+    cancels: list[str] = field(default_factory=list)
 
     def inputs(self, batch_id: str) -> list[dict[str, Any]]:
         """The request lines a batch was submitted with."""
         data = self.files[self.batches[batch_id]["input_file_id"]]
         return [json.loads(line) for line in data.decode().splitlines()]
 
+    def submitted(self, custom_id: str) -> int:
+        """How many request lines for this conversation reached the server, over every batch."""
+        return sum(line["custom_id"] == custom_id for batch_id in self.batches for line in self.inputs(batch_id))
 
-def _finish(state: BatchStub, batch: dict[str, Any]) -> None:
+
+def _finish(state: BatchStub, batch: dict[str, Any], *, cancelled: bool = False) -> None:
     out, errors = [], []
     for line in state.inputs(batch["id"]):
         cid, body = line["custom_id"], line["body"]
-        if cid in state.drop:
+        if cid in state.drop or (cancelled and cid not in state.partial):
             continue
         if cid in state.fail:
             errors.append({"id": f"err-{cid}", "custom_id": cid, "response": {"status_code": 400, "body": {
@@ -52,7 +68,8 @@ def _finish(state: BatchStub, batch: dict[str, Any]) -> None:
             continue
         state.requests.append(body)
         state.counts[body["model"]] = state.counts.get(body["model"], 0) + 1
-        reply = chat_completion(state, body, body["model"], state.counts[body["model"]])
+        model = "garbage" if cid in state.garble else body["model"]
+        reply = chat_completion(state, body, model, state.counts[body["model"]])
         out.append({"id": f"out-{cid}", "custom_id": cid, "response": {"status_code": 200, "body": reply},
                     "error": None})
     for kind, lines in (("output_file_id", out), ("error_file_id", errors)):
@@ -60,7 +77,7 @@ def _finish(state: BatchStub, batch: dict[str, Any]) -> None:
             file_id = f"file-{len(state.files) + 1}"
             state.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines).encode()
             batch[kind] = file_id
-    batch["status"] = "expired" if state.drop else "completed"
+    batch["status"] = "cancelled" if cancelled else "expired" if state.drop else "completed"
     batch["request_counts"] = {"total": len(state.inputs(batch["id"])), "completed": len(out),
                                "failed": len(errors)}
 
@@ -94,8 +111,26 @@ def make_batch_app(state: BatchStub) -> FastAPI:
         batch = state.batches.get(batch_id)
         if batch is None:
             return JSONResponse({"error": {"message": "no such batch"}}, status_code=404)
-        if state.ready and batch["status"] == "in_progress":
+        if state.ready and batch["status"] == "in_progress" and batch_id not in state.hold:
             _finish(state, batch)
+        if batch["status"] == "cancelling":
+            _finish(state, batch, cancelled=True)
+        return JSONResponse(batch)
+
+    @app.post("/v1/batches/{batch_id}/cancel")
+    async def cancel(batch_id: str) -> JSONResponse:
+        state.cancels.append(batch_id)
+        batch = state.batches.get(batch_id)
+        if batch is None:
+            return JSONResponse({"error": {"message": "no such batch"}}, status_code=404)
+        if state.finish_on_cancel and batch["status"] == "in_progress":
+            _finish(state, batch)
+        if batch["status"] not in ("validating", "in_progress", "finalizing"):
+            return JSONResponse({"error": {"message": f"Cannot cancel a batch with status {batch['status']}.",
+                                           "type": "invalid_request_error"}}, status_code=400)
+        batch["status"] = "cancelling"
+        if state.cancel_at_once:
+            _finish(state, batch, cancelled=True)
         return JSONResponse(batch)
 
     @app.get("/v1/files/{file_id}/content")

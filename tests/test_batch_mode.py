@@ -5,15 +5,11 @@ card once; error-file lines and expired requests stay unscored and are submitted
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import litellm
 import pytest
-from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from cli import build_app
 from scorer._errors import JudgeError
 from scorer.batch import load_job
 from scorer.batch.jobs import save_job
@@ -24,81 +20,28 @@ from scorer.redact import Redactor
 from scorer.rubric import load_rubric
 from scorer.store import Store
 from scorer.store.jobs import get_job
-from scorer.store.models import ScoreCardRow
 from scorer.types import Conversation
+from tests._batch_cli import MODEL, batch_files, card_count, conversation_record, resume, run_cli, submit
 from tests.openai_batch_server import BatchStub
 from tests.openai_stub_server import free_port
-
-RUBRIC = """id: batchy
-criteria:
-  - {id: greet, question: "Did the agent greet the customer?"}
-  - {id: solve, question: "Did the agent offer a solution?", scale: yes_no_na}
-  - id: name
-    question: "Did the agent give their name?"
-    check: {kind: phrases, require: ["I'm"], within: {first_turns: 2}}
-"""
-MODEL = "litellm/openai/gpt-4o-mini"
-
-
-def _conversation(cid: str) -> dict[str, object]:
-    return {"id": cid, "channel": "chat", "language": "en", "turns": [
-        {"speaker": "customer", "text": f"My parcel {cid} is lost, write to ann.lee@example.com please."},
-        {"speaker": "agent", "text": "Hello, I'm Sam. I will send a new parcel today."}]}
 
 
 @pytest.fixture
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    monkeypatch.setenv("RUBRICATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("RUBRICATE_DATABASE_URL", raising=False)
-    rubric = tmp_path / "r.yaml"
-    rubric.write_text(RUBRIC)
-    convs = tmp_path / "convs.jsonl"
-    convs.write_text("".join(json.dumps(_conversation(c)) + "\n" for c in ("c1", "c2", "c3"))
-                     + json.dumps({**_conversation("t1"), "tags": ["test"]}) + "\n")  # excluded: never sent
-    return {"rubric": rubric, "convs": convs, "db": tmp_path / "batch.db", "online": tmp_path / "online.db",
-            "out": tmp_path / "batch.jsonl", "online_out": tmp_path / "online.jsonl"}
-
-
-def _run(*args: str) -> tuple[int, str, BaseException | None]:
-    result = CliRunner().invoke(build_app(), list(args))
-    return result.exit_code, " ".join(result.output.split()), result.exception  # lines unwrapped
-
-
-def _submit(files: dict[str, Path], stub: BatchStub, *extra: str) -> tuple[int, str]:
-    code, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
-                             "--api-base", stub.base_url, "--db", f"sqlite:///{files['db']}", "--batch", *extra)
-    assert code == 0, (output, exc)
-    found = re.search(r"provider batch job (\d+)", output)
-    assert found, output
-    return int(found.group(1)), output
-
-
-def _resume(files: dict[str, Path], job: int, *extra: str) -> tuple[int, str]:
-    code, output, exc = _run("score", "--batch-resume", str(job), "--db", f"sqlite:///{files['db']}", *extra)
-    assert code in (0, 1), (output, exc)
-    return code, output
-
-
-def _cards(files: dict[str, Path]) -> int:
-    store = Store(f"sqlite:///{files['db']}")
-    try:
-        with store.session() as s:
-            return int(s.scalar(select(func.count()).select_from(ScoreCardRow)) or 0)
-    finally:
-        store.close()
+    return batch_files(tmp_path, monkeypatch)
 
 
 def test_submit_wait_collect_matches_online_at_batch_prices(files: dict[str, Path], batch_stub: BatchStub) -> None:
-    job, output = _submit(files, batch_stub, "--out", str(files["out"]))
+    job, output = submit(files, batch_stub, "--out", str(files["out"]))
     assert "batch-resume" in output and len(batch_stub.batches) == 1
-    assert "1 excluded by eligibility rules (1 tag:test)" in output and _cards(files) == 1
+    assert "1 excluded by eligibility rules (1 tag:test)" in output and card_count(files) == 1
     assert json.loads(files["out"].read_text())["status"] == "excluded"
     lines = batch_stub.inputs("batch-1")
     assert [line["custom_id"] for line in lines] == ["c1", "c2", "c3"]
     judge = HostedJudge("openai/gpt-4o-mini", JudgeOptions())
     rubric = load_rubric(files["rubric"])
     asked = [c for c in rubric.criteria if c.check is None]
-    redacted, _ = Redactor({}).redact(Conversation.model_validate(_conversation("c1")))
+    redacted, _ = Redactor({}).redact(Conversation.model_validate(conversation_record("c1")))
     body = lines[0]["body"]
     assert body["messages"] == judge.messages(redacted, asked)  # the online request, PII redacted
     assert "ann.lee@example.com" not in json.dumps(lines)
@@ -107,17 +50,17 @@ def test_submit_wait_collect_matches_online_at_batch_prices(files: dict[str, Pat
     assert body["model"] == "gpt-4o-mini" and body["logprobs"] is True
     assert 'question id="name"' not in body["messages"][1]["content"]  # a rule criterion never reaches the model
 
-    code, output = _resume(files, job)
+    code, output = resume(files, job)
     assert code == 0 and "not ready, run again later" in output and "in_progress" in output
-    assert _cards(files) == 1
+    assert card_count(files) == 1
 
     batch_stub.ready = True
-    code, output = _resume(files, job, "--out", str(files["out"]))
+    code, output = resume(files, job, "--out", str(files["out"]))
     assert code == 0, output
-    assert "3 scored" in output and "is done" in output and _cards(files) == 4
+    assert "3 scored" in output and "is done" in output and card_count(files) == 4
     batched = {r["conversation_id"]: r for r in map(json.loads, files["out"].read_text().splitlines())}
 
-    code, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
+    code, output, exc = run_cli("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
                              "--api-base", batch_stub.base_url, "--db", f"sqlite:///{files['online']}",
                              "--out", str(files["online_out"]))
     assert code == 0, (output, exc)
@@ -134,16 +77,16 @@ def test_submit_wait_collect_matches_online_at_batch_prices(files: dict[str, Pat
         assert usage["cost_usd"] == pytest.approx(batch_price)
         assert usage["cost_usd"] < online[cid]["usage"]["cost_usd"]
 
-    assert "is done" in _resume(files, job)[1]
-    _, output = _submit(files, batch_stub)  # everything stored: nothing is sent again
+    assert "is done" in resume(files, job)[1]
+    _, output = submit(files, batch_stub)  # everything stored: nothing is sent again
     assert "nothing to submit" in output and len(batch_stub.batches) == 1
 
 
 def test_a_stopped_process_resumes_by_job_id_and_stores_each_card_once(files: dict[str, Path],
                                                                         batch_stub: BatchStub) -> None:
-    job, _ = _submit(files, batch_stub)
+    job, _ = submit(files, batch_stub)
     batch_stub.ready = True
-    _, output = _submit(files, batch_stub)  # the same command again finds the open job instead of submitting
+    _, output = submit(files, batch_stub)  # the same command again finds the open job instead of submitting
     assert "still open" in output and "3 scored" in output and len(batch_stub.batches) == 1
     store = Store(f"sqlite:///{files['db']}")
     try:  # as if the process had stopped after storing the cards, before marking the batch collected
@@ -152,9 +95,9 @@ def test_a_stopped_process_resumes_by_job_id_and_stores_each_card_once(files: di
         save_job(store, state)
     finally:
         store.close()
-    code, output = _resume(files, job)
+    code, output = resume(files, job)
     assert code == 0 and "0 scored, 3 already stored" in output and "is done" in output
-    assert _cards(files) == 4 and len(batch_stub.batches) == 1
+    assert card_count(files) == 4 and len(batch_stub.batches) == 1
     store = Store(f"sqlite:///{files['db']}")
     try:  # the jobs view (API, `rubricate jobs`) shows the batch job's own status and counts
         view = get_job(store, job)
@@ -168,10 +111,10 @@ def test_a_stopped_process_resumes_by_job_id_and_stores_each_card_once(files: di
                                                   ("drop", "the batch ended expired")])
 def test_failed_and_expired_requests_stay_unscored_and_are_submitted_again(
         files: dict[str, Path], batch_stub: BatchStub, trouble: str, reason: str) -> None:
-    job, _ = _submit(files, batch_stub)
+    job, _ = submit(files, batch_stub)
     getattr(batch_stub, trouble).add("c2")
     batch_stub.ready = True
-    code, output = _resume(files, job, "--out", str(files["out"]))
+    code, output = resume(files, job, "--out", str(files["out"]))
     assert code == 1 and "2 unscored judgement(s)" in output
     records = {r["conversation_id"]: r for r in map(json.loads, files["out"].read_text().splitlines())}
     assert all(j["status"] == "scored" for j in records["c1"]["judgements"] + records["c3"]["judgements"])
@@ -182,15 +125,15 @@ def test_failed_and_expired_requests_stay_unscored_and_are_submitted_again(
     assert [line["custom_id"] for line in batch_stub.inputs("batch-2")] == ["c2"]
 
     getattr(batch_stub, trouble).clear()
-    code, output = _resume(files, job)
+    code, output = resume(files, job)
     assert code == 0 and "1 scored" in output and "is done" in output
-    assert _cards(files) == 4
+    assert card_count(files) == 4
 
 
 @pytest.mark.parametrize(("judge", "why"), [("litellm/anthropic/claude-3-5-haiku-20241022", "Anthropic"),
                                              ("fake", "does not call a provider's API")])
 def test_batch_with_a_judge_that_cannot_batch_is_a_clear_error(files: dict[str, Path], judge: str, why: str) -> None:
-    _, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", judge,
+    _, output, exc = run_cli("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", judge,
                           "--db", f"sqlite:///{files['db']}", "--batch")
     assert isinstance(exc, JudgeError), output
     assert why in str(exc) and "litellm/openai/gpt-4o-mini" in str(exc)
@@ -207,12 +150,12 @@ def test_request_files_are_split_at_the_provider_limits() -> None:
 def test_a_submission_that_fails_keeps_the_job_and_the_same_command_submits_it(files: dict[str, Path],
                                                                                 batch_stub: BatchStub) -> None:
     down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-    _, output, exc = _run("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
+    _, output, exc = run_cli("score", str(files["convs"]), "--rubric", str(files["rubric"]), "--judge", MODEL,
                           "--api-base", down, "--db", f"sqlite:///{files['db']}", "--batch")
     assert isinstance(exc, JudgeError) and "create_file failed" in str(exc), output
     assert "provider batch job 1 recorded" in output
-    job, output = _submit(files, batch_stub)  # the same command, with the server back, goes on with job 1
+    job, output = submit(files, batch_stub)  # the same command, with the server back, goes on with job 1
     assert job == 1 and "still open" in output and len(batch_stub.batches) == 1
     batch_stub.ready = True
-    code, output = _resume(files, job)  # by id: the job now holds the working --api-base
-    assert code == 0 and "3 scored" in output and _cards(files) == 4
+    code, output = resume(files, job)  # by id: the job now holds the working --api-base
+    assert code == 0 and "3 scored" in output and card_count(files) == 4

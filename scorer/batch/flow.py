@@ -1,5 +1,6 @@
 """Batch mode end to end, without printing: submit what is still unscored, poll, hand the finished batches'
-replies to the normal pipeline, and submit again what stayed unscored.
+replies to the normal pipeline, submit again what stayed unscored (at most ``max_attempts`` times per conversation,
+then it is given up: left stored unscored with its last reason, which routing sends to review), and cancel.
 
 Safety across a 24-hour wait: the job row exists before any batch is created and each batch is recorded on it as
 soon as the provider accepts it; a batch is marked collected only after its conversations went through the
@@ -14,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scorer._errors import JudgeError
 from scorer.batch.jobs import BatchJob, SubmittedBatch, save_job
-from scorer.batch.provider import BatchClient, BatchState, split_lines
+from scorer.batch.provider import CANCELLING, BatchClient, BatchState, split_lines
 from scorer.batch.requests import CapturingJudge, ReplayJudge, pending_criteria, request_for, request_hash
 from scorer.eligibility import SpamScorer
 from scorer.judges.hosted import HostedJudge
@@ -27,12 +29,14 @@ __all__ = ["BatchRun", "Submission"]
 
 @dataclass
 class Submission:
-    """What one submission did: the batches created, and the conversations that need no model call (rules only,
-    excluded) which the caller scores at once with :meth:`BatchRun.replay_judge`."""
+    """What one submission did: the batches created, the conversations that need no model call (rules only,
+    excluded) which the caller scores at once with :meth:`BatchRun.replay_judge`, and the conversations given up
+    by this submission (their reasons are in ``job.given_up``)."""
 
     batches: list[SubmittedBatch] = field(default_factory=list)
     requests: int = 0
     no_call: list[Conversation] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)
 
 
 class BatchRun:
@@ -51,34 +55,55 @@ class BatchRun:
 
     def submit(self, conversations: Sequence[Conversation]) -> Submission:
         """Submit one request per conversation still unscored (split at the provider's file limits); each batch is
-        recorded on the job as soon as it exists. The job is ``done`` when nothing needed submitting."""
+        recorded on the job as soon as it exists, and counts as one attempt of its conversations. A conversation
+        submitted ``max_attempts`` times already is given up instead (its stored card keeps its unscored questions
+        and their last reason). The job is ``done`` when nothing needed submitting."""
         for conversation in conversations:
             self.store.save_conversation(conversation)  # a resume reads them from the store
         capturing = CapturingJudge(self.judge.model, self.judge.options)
         lines: list[tuple[str, bytes]] = []
         out = Submission()
+        limit = self.job.max_attempts
         for conversation in conversations:
+            cid = conversation.id
             criteria = pending_criteria(conversation, self.rubric, self.judge.id, self.store,
                                         include_excluded=self.job.include_excluded, spam=self.spam)
             body = request_for(capturing, conversation, criteria or [])
             if body is None:
+                self.job.given_up.pop(cid, None)  # settled (scored meanwhile, excluded, rules only)
                 if criteria is not None:  # excluded, or answered without the model: stored at once
                     out.no_call.append(conversation)
                 continue
-            self.job.hashes[conversation.id] = request_hash(body)
-            line = {"custom_id": conversation.id, "method": "POST", "url": "/v1/chat/completions", "body": body}
-            lines.append((conversation.id, json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"))
+            if limit is not None and self.job.attempts.get(cid, 0) >= limit:
+                if cid not in self.job.given_up:
+                    out.given_up.append(cid)
+                self.job.given_up[cid] = self.last_reason(conversation)
+                continue
+            self.job.hashes[cid] = request_hash(body)
+            line = {"custom_id": cid, "method": "POST", "url": "/v1/chat/completions", "body": body}
+            lines.append((cid, json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"))
         out.requests = len(lines)
         for part in split_lines(lines):
             file_id, batch_id = self.client.submit([line for _, line in part],
                                                    {"rubricate_job": str(self.job.id)})
             batch = SubmittedBatch(id=batch_id, input_file_id=file_id, conversation_ids=[cid for cid, _ in part])
             self.job.batches.append(batch)
+            for cid in batch.conversation_ids:
+                self.job.attempts[cid] = self.job.attempts.get(cid, 0) + 1
             out.batches.append(batch)
             save_job(self.store, self.job)
         self.job.status = "running" if lines else "done"
-        save_job(self.store, self.job, done=len(self.job.conversation_ids) - len(lines), failed=len(lines))
+        unscored = len(lines) + len(self.job.given_up)
+        save_job(self.store, self.job, done=len(self.job.conversation_ids) - unscored, failed=unscored)
         return out
+
+    def last_reason(self, conversation: Conversation) -> str:
+        """Why a conversation is still unscored: its stored card's reasons (a provider error, a reply that did not
+        parse), else the provider's last word on it."""
+        card = self.store.find_score_card(conversation, self.rubric, self.judge.id)
+        reasons = dict.fromkeys(j.reason for j in card.judgements if j.status == "unscored" and j.reason) \
+            if card is not None else {}
+        return "; ".join(reasons) or self.job.reasons.get(conversation.id, "unscored")
 
     def poll(self) -> list[BatchState]:
         """Ask the provider about every batch not collected yet; their status is recorded on the job."""
@@ -90,10 +115,12 @@ class BatchRun:
         save_job(self.store, self.job)
         return states
 
-    def replay_judge(self, states: Sequence[BatchState] = ()) -> tuple[ReplayJudge, list[Conversation]]:
+    def replay_judge(self, states: Sequence[BatchState] = (), *, answered_only: bool = False) -> \
+            tuple[ReplayJudge, list[Conversation]]:
         """The judge answering from the finished batches among ``states``, and their conversations (to run through
         the pipeline). Error-file lines, and conversations an expired, failed or cancelled batch has no reply for,
-        get the provider's reason."""
+        get the provider's reason; with ``answered_only`` (cancelling) only the conversations with a reply are
+        returned, the others are left unstored for a new job."""
         replies: dict[str, dict[str, Any]] = {}
         errors: dict[str, str] = {}
         ids: list[str] = []
@@ -101,11 +128,11 @@ class BatchRun:
             batch = next((b for b in self.job.open_batches if b.id == state.id), None)
             if batch is None or not state.terminal:
                 continue
-            ids += batch.conversation_ids
             for line in self.client.lines(state.output_file_id) if state.output_file_id else []:
                 _read_line(line, replies, errors)
             for line in self.client.lines(state.error_file_id) if state.error_file_id else []:
                 _read_line(line, replies, errors)
+            ids += [cid for cid in batch.conversation_ids if not answered_only or cid in replies]
             for cid in batch.conversation_ids:
                 if cid not in replies and cid not in errors:
                     errors[cid] = f"the batch ended {state.status} without a reply for this conversation"
@@ -120,6 +147,31 @@ class BatchRun:
             if batch.id in finished:
                 batch.collected = True
         save_job(self.store, self.job)
+
+
+    def cancel(self, states: Sequence[BatchState]) -> list[BatchState]:
+        """Ask the provider to stop every batch among ``states`` still at work (neither finished nor cancelling);
+        their states afterwards, recorded on the job. A batch that finished in the meantime (the provider refuses
+        to cancel it) comes back as it now is, to be collected. Call :meth:`poll` and collect the finished batches
+        first; the job's status is the caller's to set."""
+        after = []
+        for state in states:
+            if state.terminal or state.status == CANCELLING:
+                continue
+            try:
+                now = self.client.cancel(state.id)
+            except JudgeError as refused:
+                try:
+                    now = self.client.retrieve(state.id)
+                except JudgeError:
+                    raise refused from None
+                if not now.terminal:
+                    raise refused
+            batch = next(b for b in self.job.batches if b.id == state.id)
+            batch.status, batch.request_counts = now.status, now.request_counts or batch.request_counts
+            after.append(now)
+            save_job(self.store, self.job)
+        return after
 
 
 def _read_line(line: dict[str, Any], replies: dict[str, dict[str, Any]], errors: dict[str, str]) -> None:

@@ -3,7 +3,9 @@
 batch submitted for it (provider batch id, input file, conversation ids, status, whether it was collected).
 
 Status: ``running`` while a batch is open or unscored conversations are waiting to be submitted again, ``done``
-when every conversation is stored scored (or excluded).
+when every conversation is stored scored (or excluded) or was given up after ``max_attempts`` submissions (stored
+unscored with its last reason, so routing sends it to review), ``cancelled`` after ``--batch-cancel`` (never
+resumed, never found again by :func:`find_open_job`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from scorer.store import Store
 from scorer.store.models import JobRow
 from scorer.types import Rubric
 
-__all__ = ["KIND", "BatchJob", "SubmittedBatch", "create_job", "find_open_job", "input_key", "load_job", "save_job"]
+__all__ = ["FINISHED", "KIND", "BatchJob", "SubmittedBatch", "create_job", "find_open_job", "input_key", "load_job",
+           "save_job"]
 
 KIND = "provider_batch"
+FINISHED = ("done", "cancelled")
 
 
 class SubmittedBatch(BaseModel):
@@ -43,7 +47,7 @@ class BatchJob(BaseModel):
     """A provider-batch job as kept in its row's ``params``."""
 
     id: int = Field(default=0, description="The job's row id.")
-    status: str = Field(default="running", description="running or done.")
+    status: str = Field(default="running", description="running, done or cancelled.")
     rubric_id: str = Field(description="The rubric scored against.")
     rubric_version: str = Field(description="Its version.")
     judge: str = Field(description="The judge id, e.g. litellm/openai/gpt-4o-mini.")
@@ -55,6 +59,11 @@ class BatchJob(BaseModel):
     batches: list[SubmittedBatch] = Field(default_factory=list, description="Every batch submitted, oldest first.")
     hashes: dict[str, str] = Field(default_factory=dict, description="Conversation → digest of its last request.")
     reasons: dict[str, str] = Field(default_factory=dict, description="Conversation → why it is still unscored.")
+    max_attempts: int | None = Field(default=None, ge=1, description="Submissions per conversation before it is "
+                                     "given up; None (a job from before the cap): the batch_attempts setting.")
+    attempts: dict[str, int] = Field(default_factory=dict, description="Conversation → times it was submitted.")
+    given_up: dict[str, str] = Field(default_factory=dict, description="Conversation → its last reason, for the "
+                                     "conversations not submitted again after max_attempts.")
 
     def judge_options(self) -> JudgeOptions:
         """The options the judge was created with at submission."""
@@ -72,11 +81,12 @@ def input_key(conversation_ids: Sequence[str]) -> str:
 
 
 def create_job(store: Store, *, rubric: Rubric, judge: str, provider: str, options: JudgeOptions,
-               include_excluded: bool, conversation_ids: Sequence[str]) -> BatchJob:
+               include_excluded: bool, conversation_ids: Sequence[str], max_attempts: int) -> BatchJob:
     """Record a new job (no batch yet) and return it."""
     job = BatchJob(rubric_id=rubric.id, rubric_version=rubric.version, judge=judge, provider=provider,
                    options=options.model_dump(mode="json", exclude={"api_key"}), include_excluded=include_excluded,
-                   input_key=input_key(conversation_ids), conversation_ids=list(conversation_ids))
+                   input_key=input_key(conversation_ids), conversation_ids=list(conversation_ids),
+                   max_attempts=max_attempts)
     with store.session() as s:
         row = JobRow(kind=KIND, status="running", total=len(job.conversation_ids),
                      params=job.model_dump(mode="json", exclude={"id", "status"}), started_at=datetime.now(UTC))
@@ -96,7 +106,7 @@ def save_job(store: Store, job: BatchJob, *, done: int | None = None, failed: in
             row.done = done
         if failed is not None:
             row.failed = failed
-        if job.status == "done" and row.finished_at is None:
+        if job.status in FINISHED and row.finished_at is None:
             row.finished_at = datetime.now(UTC)
 
 

@@ -1,8 +1,8 @@
 """The provider side of batch mode: which judges can batch, and litellm's file and batch calls (OpenAI dialect).
 
-litellm 1.106.12 offers ``create_file``, ``create_batch``, ``retrieve_batch`` and ``file_content`` for the
-OpenAI-compatible providers ``openai``, ``hosted_vllm`` and ``litellm_proxy``; Anthropic's ``create_batch`` is
-not supported in it, so only those three are accepted (see docs/performance.md, "Provider batch mode").
+litellm 1.106.12 offers ``create_file``, ``create_batch``, ``retrieve_batch``, ``file_content`` and ``cancel_batch``
+for the OpenAI-compatible providers ``openai``, ``hosted_vllm`` and ``litellm_proxy``; Anthropic's ``create_batch``
+is not supported in it, so only those three are accepted (see docs/performance.md, "Provider batch mode").
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from scorer._errors import JudgeError
 from scorer.judges import Judge, JudgeOptions
 from scorer.settings import use_offline_hubs
 
-__all__ = ["BATCH_PROVIDERS", "MAX_FILE_BYTES", "MAX_FILE_REQUESTS", "TERMINAL", "BatchClient", "BatchState",
-           "batch_provider", "split_lines"]
+__all__ = ["BATCH_PROVIDERS", "CANCELLING", "MAX_FILE_BYTES", "MAX_FILE_REQUESTS", "TERMINAL", "BatchClient",
+           "BatchState", "batch_provider", "split_lines"]
 
 BATCH_PROVIDERS = ("openai", "hosted_vllm", "litellm_proxy")
 TERMINAL = ("completed", "failed", "expired", "cancelled")
+CANCELLING = "cancelling"  # asked to stop; ``cancelled`` (with what it finished) within minutes
 MAX_FILE_REQUESTS = 50_000  # OpenAI's limits per batch input file
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -75,7 +76,8 @@ class BatchState(BaseModel):
     """What the provider says about one batch."""
 
     id: str = Field(description="The provider's batch id.")
-    status: str = Field(description="validating, in_progress, finalizing, completed, failed, expired, cancelled …")
+    status: str = Field(description="validating, in_progress, finalizing, completed, failed, expired, "
+                        "cancelling, cancelled.")
     output_file_id: str | None = Field(default=None, description="JSONL of the replies, when there are some.")
     error_file_id: str | None = Field(default=None, description="JSONL of the requests that failed.")
     request_counts: dict[str, int] = Field(default_factory=dict, description="total, completed, failed.")
@@ -126,15 +128,24 @@ class BatchClient:
 
     def retrieve(self, batch_id: str) -> BatchState:
         """The batch's status, counts and result files."""
-        batch = self._call("retrieve_batch", batch_id=batch_id)
-        counts = _field(batch, "request_counts")
-        return BatchState(id=batch_id, status=str(_field(batch, "status")),
-                          output_file_id=_field(batch, "output_file_id"), error_file_id=_field(batch, "error_file_id"),
-                          request_counts={k: int(_field(counts, k) or 0) for k in ("total", "completed", "failed")}
-                          if counts is not None else {})
+        return _state(batch_id, self._call("retrieve_batch", batch_id=batch_id))
+
+    def cancel(self, batch_id: str) -> BatchState:
+        """Ask the provider to stop the batch (``POST /v1/batches/{id}/cancel``); its state afterwards, usually
+        ``cancelling`` and later ``cancelled`` with an output file of the requests it finished before."""
+        return _state(batch_id, self._call("cancel_batch", batch_id=batch_id))
 
     def lines(self, file_id: str) -> list[dict[str, Any]]:
         """A result file's JSONL lines, parsed."""
         content = self._call("file_content", file_id=file_id)
         text = content.content.decode("utf-8") if hasattr(content, "content") else str(content)
         return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _state(batch_id: str, batch: Any) -> BatchState:
+    """A provider's batch object as a :class:`BatchState`."""
+    counts = _field(batch, "request_counts")
+    return BatchState(id=batch_id, status=str(_field(batch, "status")),
+                      output_file_id=_field(batch, "output_file_id"), error_file_id=_field(batch, "error_file_id"),
+                      request_counts={k: int(_field(counts, k) or 0) for k in ("total", "completed", "failed")}
+                      if counts is not None else {})
