@@ -148,7 +148,6 @@ class BatchRun:
                 batch.collected = True
         save_job(self.store, self.job)
 
-
     def cancel(self, states: Sequence[BatchState]) -> list[BatchState]:
         """Ask the provider to stop every batch among ``states`` still at work (neither finished nor cancelling);
         their states afterwards, recorded on the job. A batch that finished in the meantime (the provider refuses
