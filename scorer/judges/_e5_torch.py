@@ -33,8 +33,8 @@ from scorer.judges._e5_pack import E5Pack, E5Tokenizer, dequantise, read_pack
 
 __all__ = ["BATCH_TOKENS", "MAX_BATCH", "E5Torch", "windows"]
 
-MAX_BATCH = 32  # windows per forward pass
-BATCH_TOKENS = 4096  # padded tokens per forward pass (batch × longest window)
+MAX_BATCH = 16  # windows per forward pass
+BATCH_TOKENS = 2048  # padded tokens per forward pass (batch × longest window)
 _THREAD_SETUP = threading.Lock()  # one worker at a time changes and restores torch's default thread count
 
 

@@ -114,7 +114,6 @@ def _folder_fingerprint(path: Path) -> str:
 
 def _e5_torch() -> Embedder:
     require("torch", "local", "The learned judge's e5 embedding (or use `e5-engine`, which needs no torch)")
-    require("tokenizers", "local", "The learned judge's e5 embedding (or use `e5-engine`, which needs no torch)")
     return E5Torch(name="e5", fingerprint=fingerprint_of("e5"))
 
 
