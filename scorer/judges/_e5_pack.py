@@ -13,8 +13,8 @@ Tokenisation as the engine does it: the text up to its first NUL, prefixed with 
 code point through the map, runs of spaces (U+0020) collapsed to one, ``▁`` (U+2581) put in front unless the text
 starts with a space, spaces turned into ``▁``; then the Viterbi best segmentation over the pieces (scores summed;
 an unknown token, scored 10 below the lowest piece, for each character no piece covers). No piece has ``▁`` but as
-its first character, so each ``▁``-word segments on its own (and is cached). A text longer than 510 content tokens is not
-truncated but cut into windows of 510, each run as ``<s>`` … ``</s>`` (see :mod:`scorer.judges._e5_torch`).
+its first character, so each ``▁``-word segments on its own (and is cached). A text longer than 510 content tokens
+is not truncated but cut into windows of 510, each run as ``<s>`` … ``</s>`` (see :mod:`scorer.judges._e5_torch`).
 """
 
 from __future__ import annotations
