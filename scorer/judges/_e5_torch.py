@@ -182,6 +182,7 @@ class E5Torch:
             for window in windows(content, width):
                 owner.append(i)
                 rows.append([pack.bos, *window, pack.eos])
+
         def forward(batch: list[int]) -> np.ndarray:
             longest = max(len(rows[i]) for i in batch)
             ids = np.full((len(batch), longest), pack.bos, dtype=np.int64)
