@@ -82,14 +82,21 @@ def worker(
     dispatch: Annotated[bool, typer.Option(help="Also re-publish work left by failed publishes or dead workers "
                                                 "(harmless to run in several places).")] = True,
     log_level: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    nice: Annotated[int | None, typer.Option(min=0, max=19, help="CPU niceness to run at (env RUBRICATE_WORKER_NICE, "
+                                             "default 10: scoring gives way to the API and the database on a shared "
+                                             "host; 0 keeps the normal priority).")] = None,
 ) -> None:
     """Run a Celery worker that scores queued chunks (needs RUBRICATE_BROKER_URL); start as many as needed."""
     from api.jobs.broker import Dispatcher, Publisher, make_celery
+    from api.jobs.priority import lower_priority
     from api.jobs.runtime import JobRuntime, LazyStore
 
     settings = settings_for(db)
     if concurrency:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    # Before any thread starts (niceness is per thread on Linux; threads inherit it).
+    own, group = lower_priority(settings.worker_nice if nice is None else nice)
+    err_console.print(f"worker at CPU niceness {own}" + ("" if group is None else f" (its session's group: {group})"))
     store = LazyStore(settings)
     app = make_celery(settings, JobRuntime(settings, store))
     if dispatch:

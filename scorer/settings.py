@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, ge=1, description="Jobs worked on at once per worker process.")
     batch_attempts: int = Field(default=3, ge=1, description="Times `score --batch` submits a conversation that "
                                 "stays unscored before giving it up (stored unscored with its reason, for review).")
+    worker_nice: int = Field(default=10, ge=0, le=19, description="CPU niceness `rubricate worker` runs at (0: "
+                             "the normal priority): scoring is background work, so on a host it shares with the API "
+                             "or the database it gives way to them; alone on a host it changes nothing.")
     judge_concurrency: int = Field(default=4, ge=1, description="Judge calls in flight at once per process.")
     judge_calls_per_minute: float | None = Field(default=None, gt=0,
                                                  description="Cap on judge calls per minute per process.")
