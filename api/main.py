@@ -6,6 +6,7 @@ the in-process worker (or, with ``RUBRICATE_BROKER_URL``, the dispatcher that fe
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +23,7 @@ from api.ui import mount_ui
 from scorer.settings import Settings
 from scorer.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "freeze_startup_heap"]
 
 DESCRIPTION = """Score support conversations against a QA rubric; review what the AI is unsure about.
 
@@ -33,6 +34,14 @@ reviewer, admin or agent key).
 """
 
 
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (modules, the app, settings, pools: ~150,000 objects) out of the cyclic
+    garbage collector's reach. A full collection walked all of them, ~100-200 ms with the interpreter lock held on a
+    busy machine, i.e. a pause for every request in flight; frozen, it walks only what requests leave behind."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment); ``store`` overrides the database."""
     settings = settings or Settings()
@@ -41,9 +50,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(service.start)
+        freeze_startup_heap()
         try:
             yield
         finally:
+            gc.unfreeze()
             await run_in_threadpool(service.stop)
 
     app = FastAPI(title="rubricate", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -20,9 +20,10 @@ from scorer.store.jobs import set_chunk_status
 __all__ = ["ServiceState"]
 
 log = logging.getLogger(__name__)
-# While in-process worker threads score (CPU-bound Python), a request thread that released the interpreter lock for
-# database I/O waits up to the switch interval to get it back, at every statement. 1 ms instead of Python's 5 ms
-# keeps that wait short; the worker only loses a little throughput to the extra switching.
+# While another thread runs Python (in-process worker threads scoring, or with Celery the dispatcher publishing and
+# the other requests' threads and event loop), a request thread that released the interpreter lock for database
+# I/O waits up to the switch interval to get it back, at every statement. 1 ms instead of Python's 5 ms keeps that
+# wait short; the other threads only lose a little throughput to the extra switching.
 _SWITCH_INTERVAL = 0.001
 
 
@@ -53,12 +54,12 @@ class ServiceState:
             self.store.get()
         except Exception as exc:  # serve anyway: requests answer 503 until the database is back
             log.error("database not available at startup: %s", exc)
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL))
         if self.publisher is not None:
             self.dispatcher = Dispatcher(self.store, self.publisher)
             self.dispatcher.start()
         elif self.settings.worker_enabled:
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL))
             self.worker = InProcessWorker(self.runtime)
             self.worker.start()
             self.alerts = AlertSender(self.store.get, self.settings)  # Celery workers send them in that mode
@@ -69,7 +70,7 @@ class ServiceState:
             self.alerts.stop()
         if self.worker is not None:
             self.worker.stop()
-            sys.setswitchinterval(self._switch_interval)
+        sys.setswitchinterval(self._switch_interval)
         if self.dispatcher is not None:
             self.dispatcher.stop()
         if self.publisher is not None:

@@ -29,6 +29,13 @@ __all__ = ["TASK", "BrokerUnavailable", "Dispatcher", "Publisher", "make_celery"
 
 log = logging.getLogger(__name__)
 TASK = "rubricate.score_chunk"
+BROKER_TRUSTED_SECONDS = 1.0
+"""``Publisher.check()`` pings the broker only when it has not answered (a ping or a publish) for this long: a
+request does not pay a Redis round trip each, and what is accepted while a broker that just died is still trusted
+is not lost (its chunks stay ``pending`` in the database until a dispatcher publishes them)."""
+SUBMIT_BATCH_SECONDS = 0.05
+"""How long the dispatcher gathers submitted chunks before publishing them: one broker connection and one status
+update (one commit) for all the requests of that window instead of one each."""
 
 
 class BrokerUnavailable(RubricateError):
@@ -90,6 +97,8 @@ class Publisher:
         self.safe_url = _sanitized(settings.broker_url or "")
         self._redis: Any = None
         self._workers: tuple[float, int] = (0.0, 0)
+        self._answered_at = float("-inf")  # monotonic time the broker last answered a ping or took a publish
+        self.trusted_seconds = BROKER_TRUSTED_SECONDS
 
     def _client(self) -> Any:
         if self._redis is None and (self.settings.broker_url or "").startswith(("redis://", "rediss://")):
@@ -103,8 +112,12 @@ class Publisher:
     def _unavailable(self, exc: Exception) -> BrokerUnavailable:
         return BrokerUnavailable(f"the job broker at {self.safe_url} is unreachable ({type(exc).__name__}: {exc})")
 
-    def check(self) -> None:
-        """Raise :class:`BrokerUnavailable` unless the broker answers."""
+    def check(self, trusted_seconds: float | None = None) -> None:
+        """Raise :class:`BrokerUnavailable` unless the broker answers, or answered within the last
+        ``trusted_seconds`` (default :attr:`trusted_seconds`; 0 always asks it, as a readiness probe should)."""
+        trusted = self.trusted_seconds if trusted_seconds is None else trusted_seconds
+        if time.monotonic() - self._answered_at < trusted:
+            return
         try:
             client = self._client()
             if client is not None:
@@ -113,7 +126,9 @@ class Publisher:
                 with self.app.pool.acquire(block=True, timeout=self.settings.broker_timeout_seconds) as conn:
                     conn.ensure_connection(max_retries=0, timeout=self.settings.broker_timeout_seconds)
         except Exception as exc:
+            self._answered_at = float("-inf")
             raise self._unavailable(exc) from exc
+        self._answered_at = time.monotonic()
 
     def publish(self, chunk_ids: list[int]) -> None:
         """Send one message per chunk; raises :class:`BrokerUnavailable` (the chunks stay pending in the DB)."""
@@ -126,7 +141,9 @@ class Publisher:
                     self.app.send_task(TASK, args=[chunk_id], connection=conn, retry=False,
                                        queue=self.settings.broker_queue)
         except Exception as exc:
+            self._answered_at = float("-inf")  # the next request's check() asks the broker again
             raise self._unavailable(exc) from exc
+        self._answered_at = time.monotonic()
 
     def workers(self, cache_seconds: float = 15.0) -> int:
         """How many Celery workers answered a ping (cached for ``cache_seconds``)."""
@@ -153,11 +170,14 @@ class Dispatcher:
     still pending in the database and any dispatcher (the API's or a worker's) publishes them later.
     """
 
-    def __init__(self, store: LazyStore, publisher: Publisher, interval: float | None = None) -> None:
+    def __init__(self, store: LazyStore, publisher: Publisher, interval: float | None = None,
+                 batch_seconds: float = SUBMIT_BATCH_SECONDS) -> None:
         self.store = store
         self.publisher = publisher
         settings = publisher.settings
         self.interval = interval or max(1.0, settings.job_heartbeat_seconds)
+        self.batch_seconds = batch_seconds
+        self.passes = 0  # publishes of submitted chunks so far (one per batch)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -176,6 +196,7 @@ class Dispatcher:
             ids, self._submitted = self._submitted, []
         if not ids:
             return 0
+        self.passes += 1
         try:
             self.publisher.publish(ids)
         except BrokerUnavailable as exc:
@@ -216,7 +237,8 @@ class Dispatcher:
     def _loop(self) -> None:
         sweep_at = time.monotonic() + self.interval
         while True:
-            self._wake.wait(max(0.0, sweep_at - time.monotonic()))
+            if self._wake.wait(max(0.0, sweep_at - time.monotonic())) and not self._stop.is_set():
+                self._stop.wait(self.batch_seconds)  # gather what other requests submit meanwhile
             self._wake.clear()
             try:
                 self.publish_submitted()  # also on the way out: nothing submitted is left unpublished
