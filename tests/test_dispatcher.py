@@ -81,6 +81,21 @@ def test_a_failed_publish_leaves_the_chunks_pending_until_the_periodic_pass_publ
         store.close()
 
 
+def test_what_requests_submit_within_the_batch_window_is_published_in_one_pass(tmp_path: Path) -> None:
+    store, publisher, dispatcher = _setup(tmp_path, interval=3600)
+    dispatcher.batch_seconds = 3600  # the window ends only when the dispatcher stops: no clock in the test
+    chunks = _pending_chunks(store, 3)
+    dispatcher.start()
+    for chunk in chunks:  # three requests, one chunk each
+        dispatcher.submit([chunk])
+    dispatcher.stop()
+    try:
+        assert (dispatcher.passes, publisher.attempts) == (1, 1)
+        assert sorted(publisher.published) == sorted(chunks) and _status(store, chunks) == {"queued"}
+    finally:
+        store.close()
+
+
 def test_stopping_publishes_what_was_still_submitted(tmp_path: Path) -> None:
     store, publisher, dispatcher = _setup(tmp_path, interval=3600)
     chunks = _pending_chunks(store, 4)
