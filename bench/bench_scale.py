@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._scale_sampling import Probe, Sampler, nice_of, uptime  # noqa: E402
 from bench.bench_api import EXTRA_ENV, RUBRIC, cpu_seconds, fresh_postgres, percentile, run_load  # noqa: E402
 from scorer.store import Store  # noqa: E402
 from scorer.store.keys import create_key  # noqa: E402
@@ -74,22 +74,6 @@ def claim_redis_db() -> tuple[str, Any]:
     raise SystemExit("no empty Redis database among 12-15 to claim for the run")
 
 
-def uptime() -> str:
-    """``uptime``'s line (load averages), for the record."""
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process (Linux /proc), MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def _spawn(args: list[str], env: dict[str, str], log: Path, prefix: list[str] | None = None
            ) -> subprocess.Popen[bytes]:
     # Run in the code root: ``python -c`` puts the working directory first on sys.path, ahead of PYTHONPATH, so
@@ -121,30 +105,6 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float) -> No
             break
         time.sleep(0.2)
     raise SystemExit(f"{url} did not answer")
-
-
-class Sampler:
-    """A thread that samples the workers' RSS (peak kept) and the machine's 1-minute load average every second."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.peak = {pid: 0.0 for pid in pids}
-        self.loads: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(1.0):
-            for pid in self.peak:
-                self.peak[pid] = max(self.peak[pid], rss_mb(pid) or 0.0)
-            self.loads.append(os.getloadavg()[0])
-
-    def stop(self) -> dict[str, Any]:
-        self._stop.set()
-        self._thread.join(5)
-        loads = self.loads or [os.getloadavg()[0]]
-        return {"worker_peak_rss_mb": [round(v, 1) for v in self.peak.values()],
-                "load_1min": {"min": min(loads), "mean": round(statistics.fmean(loads), 2), "max": max(loads)}}
 
 
 def _count_in_database(store: Store, rule_ids: list[str]) -> tuple[list[Any], dict[str, int]]:
@@ -181,8 +141,14 @@ def run(url: str, redis_url: str, args: argparse.Namespace, tmp: Path) -> dict[s
            "RUBRICATE_JUDGE": "fake", "RUBRICATE_BROKER_URL": redis_url, "RUBRICATE_BROKER_QUEUE": queue,
            "RUBRICATE_AUDIT_RATE": "0", "PYTHONPATH": str(args.code_root), **EXTRA_ENV}
     server = _spawn(["serve", "--port", str(port), "--log-level", "warning"], env, tmp / "serve.log")
-    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
-    workers = [_spawn(["worker", "--name", f"w{n}@%h", "--concurrency", "2", "--log-level", "WARNING"], env,
+    # --worker-nice N: start them at niceness N, their session's autogroup too (code without the worker's own
+    # setting: with autogroups a process's niceness only ranks it within its session), and set the worker's own
+    # RUBRICATE_WORKER_NICE=N (code with it); without it each worker runs at its code's default. Either way the
+    # levels they actually ran at are read back from /proc and recorded.
+    nice = ["sh", "-c", f'echo {args.worker_nice} > /proc/self/autogroup 2>/dev/null; exec nice -n '
+            f'{args.worker_nice} "$0" "$@"'] if args.worker_nice else []
+    worker_env = env if args.worker_nice is None else {**env, "RUBRICATE_WORKER_NICE": str(args.worker_nice)}
+    workers = [_spawn(["worker", "--name", f"w{n}@%h", "--concurrency", "2", "--log-level", "WARNING"], worker_env,
                       tmp / f"w{n}.log", prefix=nice) for n in range(1, args.workers + 1)]
     base = f"http://127.0.0.1:{port}"
     sampler = Sampler([w.pid for w in workers])
@@ -191,11 +157,15 @@ def run(url: str, redis_url: str, args: argparse.Namespace, tmp: Path) -> dict[s
         httpx.post(f"{base}/v1/rubrics", content=RULE_RUBRIC, headers={"Authorization": f"Bearer {key}",
                                                                        "content-type": "application/yaml"})
         time.sleep(3)  # let the workers connect to the broker
+        worker_nice = [nice_of(w.pid) for w in workers]
         sent_at = time.time()
         cpu0 = cpu_seconds(server.pid)
         spy = _py_spy(server.pid, args, tmp)
+        probe = Probe(f"{base}/healthz", args.probe_rate, args.conversations / args.rate) if args.probe_rate else None
         load = run_load(base, key, args.rate, args.conversations / args.rate, warmup=0)
         cpu1 = cpu_seconds(server.pid)
+        if probe is not None:
+            load["probe_healthz"] = probe.result()
         if spy is not None:
             spy.wait(60)
         if cpu0 is not None and cpu1 is not None:
@@ -233,6 +203,7 @@ def run(url: str, redis_url: str, args: argparse.Namespace, tmp: Path) -> dict[s
         "conversations_stored": len(rows), "scored": len(scored), "database": counts,
         "lost": accepted - len(scored), "scored_twice": sum(1 for r in rows if r[2] > 1),
         "scored_per_minute": round(len(scored) / span * 60, 1) if span else None,
+        "worker_nice_measured": worker_nice,
         "end_to_end_s": {"p50": round(percentile(e2e, 50), 2), "p95": round(percentile(e2e, 95), 2),
                          "mean": round(statistics.fmean(e2e), 2), "max": round(max(e2e), 2)} if e2e else None,
         **sampled,
@@ -246,8 +217,11 @@ def main() -> None:
     parser.add_argument("--drain-seconds", type=float, default=600.0, help="Most seconds to wait for scoring.")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (0: ingest alone, nothing "
                         "is scored; the scoring checks are then skipped).")
-    parser.add_argument("--worker-nice", type=int, default=0, help="Run the workers at this nice level (the API "
-                        "keeps priority on a machine they share, as on separate hosts).")
+    parser.add_argument("--worker-nice", type=int, default=None, help="Run the workers at this nice level (the "
+                        "API keeps priority on a machine they share, as on separate hosts); default: the worker's "
+                        "own default (RUBRICATE_WORKER_NICE, 10 since `rubricate worker --nice`; 0 before).")
+    parser.add_argument("--probe-rate", type=float, default=0.0, help="Also send GET /healthz (no key, body or "
+                        "database) at this rate during the load: the HTTP stack's floor under the same load.")
     parser.add_argument("--code-root", type=Path, default=ROOT, help="Checkout whose rubricate the server and "
                         "workers run (e.g. another branch's worktree, for a before/after comparison).")
     parser.add_argument("--py-spy", default=None, help="py-spy executable: profile the API server during the load")
@@ -271,15 +245,18 @@ def main() -> None:
     finally:
         drop()
     result.update({"cpus": os.cpu_count(), "uptime_before": before, "uptime_after": uptime(),
-                   "workers": args.workers, "worker_threads": 2, "worker_nice": args.worker_nice,
+                   "workers": args.workers, "worker_threads": 2, "worker_nice_asked": args.worker_nice,
                    "judge": "fake + 2 rule criteria", "rate": args.rate, "extra_env": EXTRA_ENV,
                    "code_root": str(args.code_root)})
     lat = result["ingest"]["latency_ms"]
+    probe = f"healthz probe {result['ingest']['probe_healthz']['latency_ms']}; " if args.probe_rate else ""
     print(f"{result['ingest']['requests']} conversations at {result['ingest']['achieved_rate']}/s: ingest p50 "
           f"{lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms ({result['ingest']['errors']} errors); "
           f"{result['scored']} scored ({result['lost']} lost, {result['scored_twice']} scored twice), "
           f"{result['scored_per_minute']} scored/min, end-to-end {result['end_to_end_s']}, worker peak RSS "
-          f"{result['worker_peak_rss_mb']} MB; 1-min load average during the run {result['load_1min']}; "
+          f"{result['worker_peak_rss_mb']} MB; workers at nice (own/autogroup) "
+          f"{result['worker_nice_measured']}; "
+          f"{probe}1-min load average during the run {result['load_1min']}; "
           f"after: {result['uptime_after']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
