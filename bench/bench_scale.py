@@ -201,7 +201,10 @@ def run(url: str, redis_url: str, args: argparse.Namespace, tmp: Path) -> dict[s
     return {
         "ingest": load,
         "conversations_stored": len(rows), "scored": len(scored), "database": counts,
-        "lost": accepted - len(scored), "scored_twice": sum(1 for r in rows if r[2] > 1),
+        # lost: accepted (202) but not in the database; unscored: stored, its work still queued when the bench
+        # stopped waiting (scored later by the workers, not lost)
+        "lost": max(0, accepted - len(rows)), "unscored_when_stopped": len(rows) - len(scored),
+        "scored_twice": sum(1 for r in rows if r[2] > 1),
         "scored_per_minute": round(len(scored) / span * 60, 1) if span else None,
         "worker_nice_measured": worker_nice,
         "end_to_end_s": {"p50": round(percentile(e2e, 50), 2), "p95": round(percentile(e2e, 95), 2),
@@ -252,7 +255,8 @@ def main() -> None:
     probe = f"healthz probe {result['ingest']['probe_healthz']['latency_ms']}; " if args.probe_rate else ""
     print(f"{result['ingest']['requests']} conversations at {result['ingest']['achieved_rate']}/s: ingest p50 "
           f"{lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms ({result['ingest']['errors']} errors); "
-          f"{result['scored']} scored ({result['lost']} lost, {result['scored_twice']} scored twice), "
+          f"{result['scored']} scored ({result['unscored_when_stopped']} stored but not yet scored when the bench "
+          f"stopped waiting, {result['lost']} lost, {result['scored_twice']} scored twice), "
           f"{result['scored_per_minute']} scored/min, end-to-end {result['end_to_end_s']}, worker peak RSS "
           f"{result['worker_peak_rss_mb']} MB; workers at nice (own/autogroup) "
           f"{result['worker_nice_measured']}; "
