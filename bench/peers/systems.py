@@ -24,11 +24,17 @@ from scorer.judges import JudgeOptions, get_judge
 from scorer.judges.cascade import CascadeJudge
 from scorer.judges.hosted import HostedJudge
 from scorer.judges.learned import LearnedJudge, LearnedModel
-from scorer.types import Criterion, Rubric
+from scorer.types import Criterion, Judgement, Rubric
 
 __all__ = ["Cascade", "Hosted", "Local", "Peer"]
 
 RUNNERS = Path(__file__).resolve().parent
+
+
+def _row(judgements: list[Judgement]) -> tuple[dict[str, str | None], list[str]]:
+    """Answers per criterion, and the (shortened) reasons of the unscored ones."""
+    return ({j.criterion_id: j.answer for j in judgements},
+            [j.reason[:160] for j in judgements if j.status == "unscored" and j.reason])
 
 
 class Hosted:
@@ -42,14 +48,7 @@ class Hosted:
     def score(self, item: Any) -> tuple[dict[str, str | None], list[str]]:
         criteria = list(self.rubric.criteria)
         groups: list[list[Criterion]] = [[c] for c in criteria] if self.per_question else [criteria]
-        row: dict[str, str | None] = {}
-        reasons: list[str] = []
-        for group in groups:
-            for j in self.judge.judge(item.conversation, group):
-                row[j.criterion_id] = j.answer
-                if j.status == "unscored" and j.reason:
-                    reasons.append(j.reason[:160])
-        return row, reasons
+        return _row([j for group in groups for j in self.judge.judge(item.conversation, group)])
 
     def close(self) -> None:
         return None
@@ -58,16 +57,13 @@ class Hosted:
 class Cascade:
     def __init__(self, base_url: str, model: str, rubric: Rubric, learned: LearnedModel, *, timeout: float,
                  cache_dir: Path | None, logprobs: bool = True) -> None:
-        options = JudgeOptions(api_base=base_url, timeout=timeout, max_retries=0, short_answers=True,
-                               response_format="json_object_schema", evidence=False, logprobs=logprobs)
+        served = Hosted(base_url, model, rubric, short=True, per_question=False, timeout=timeout, logprobs=logprobs)
         first = LearnedJudge(learned, cache_dir=cache_dir)
-        self.judge = CascadeJudge([first, HostedJudge(f"openai/{model}", options)], f"cascade:learned>{model}")
+        self.judge = CascadeJudge([first, served.judge], f"cascade:learned>{model}")
         self.rubric = rubric
 
     def score(self, item: Any) -> tuple[dict[str, str | None], list[str]]:
-        judgements = self.judge.judge(item.conversation, self.rubric.criteria)
-        return {j.criterion_id: j.answer for j in judgements}, [(j.reason or "")[:160] for j in judgements
-                                                                if j.status == "unscored"]
+        return _row(self.judge.judge(item.conversation, self.rubric.criteria))
 
     def close(self) -> None:
         return None
