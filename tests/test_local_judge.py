@@ -167,6 +167,25 @@ def test_quotes_are_generated_from_the_cached_prefix_and_checked(judge: LocalJud
         assert CONVERSATIONS[0].turns[e.turn].text[e.start : e.end] == e.quote
 
 
+def test_cached_passes_use_the_models_current_cache_keyword(judge: LocalJudge) -> None:
+    """No pass leans on a deprecated transformers keyword (``past_key_values`` is going away in favour of
+    ``cache``): every mode, quote generation included, runs with deprecation warnings as errors."""
+    import warnings
+
+    from scorer.judges._prefix_cache import PrefixRun
+
+    criteria = RUBRIC.criteria[:2]
+    options = [answer_options(c) for c in criteria]
+    _, ids, _ = judge.build_prompts(CONVERSATIONS[0], criteria, options)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        run = PrefixRun(judge.loaded.model, ids)
+        for mode in ("packed", "sequential", "full"):
+            assert run.last_logits(mode).shape[0] == len(ids)  # type: ignore[arg-type]
+        run.generate(0, [], max_new_tokens=2, stop=set())
+
+
 def test_missing_model_path_is_a_clear_error() -> None:
     with pytest.raises(JudgeError, match=r"/nonexistent/model\.gguf"):
         get_judge("local:/nonexistent/model.gguf")

@@ -39,6 +39,14 @@ def _crop_to(cache: Any, length: int) -> None:
         cache.crop(-extra)
 
 
+def _cache_keyword(model: Any) -> str:
+    """The forward keyword for the key/value cache: ``cache`` where the model takes it (newer transformers 5
+    releases, where ``past_key_values`` is deprecated), ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 def _additive(mask: Any, model: Any) -> Any:
     """The boolean ``[queries, keys]`` mask as the additive float mask SDPA would otherwise rebuild in every layer
     (0 where visible, -inf where not): the same numbers, converted once per pass instead of once per layer."""
@@ -59,6 +67,11 @@ class PrefixRun:
         self.prefix_length = common_prefix_length(self.sequences) if len(sequences) > 1 else len(sequences[0]) - 1
         self.tokens_processed = 0
         self._cache: Any = None
+        self._cache_keyword = _cache_keyword(model)
+
+    def _forward(self, cache: Any, **inputs: Any) -> Any:
+        """One forward pass that reads and extends ``cache``."""
+        return self.model(**inputs, **{self._cache_keyword: cache}, use_cache=True)
 
     def _prefix_cache(self) -> Any:
         import torch
@@ -67,7 +80,7 @@ class PrefixRun:
         if self._cache is None:
             cache = DynamicCache()
             prefix = torch.tensor([self.sequences[0][: self.prefix_length]])
-            self.model(input_ids=prefix, past_key_values=cache, use_cache=True, logits_to_keep=1)
+            self._forward(cache, input_ids=prefix, logits_to_keep=1)
             self.tokens_processed += self.prefix_length
             self._cache = cache
         return self._cache
@@ -102,8 +115,7 @@ class PrefixRun:
         for seq in self.sequences:
             suffix = seq[p:]
             positions = torch.arange(p, p + len(suffix))[None]
-            out = self.model(input_ids=torch.tensor([suffix]), position_ids=positions, past_key_values=cache,
-                             use_cache=True, logits_to_keep=1)
+            out = self._forward(cache, input_ids=torch.tensor([suffix]), position_ids=positions, logits_to_keep=1)
             self.tokens_processed += len(suffix)
             rows.append(out.logits[0, -1])
             _crop_to(cache, p)
@@ -128,8 +140,8 @@ class PrefixRun:
             offset += n
             last.append(offset - 1)
         ids = torch.tensor([[token for suffix in suffixes for token in suffix]])
-        out = self.model(input_ids=ids, position_ids=positions[None], attention_mask=_additive(mask, self.model),
-                         past_key_values=cache, use_cache=True, logits_to_keep=torch.tensor(last))
+        out = self._forward(cache, input_ids=ids, position_ids=positions[None],
+                            attention_mask=_additive(mask, self.model), logits_to_keep=torch.tensor(last))
         self.tokens_processed += total
         _crop_to(cache, p)
         return out.logits[0]
@@ -146,8 +158,7 @@ class PrefixRun:
         with torch.inference_mode():
             for _ in range(max_new_tokens):
                 positions = torch.arange(position, position + len(feed))[None]
-                out = self.model(input_ids=torch.tensor([feed]), position_ids=positions, past_key_values=cache,
-                                 use_cache=True, logits_to_keep=1)
+                out = self._forward(cache, input_ids=torch.tensor([feed]), position_ids=positions, logits_to_keep=1)
                 self.tokens_processed += len(feed)
                 position += len(feed)
                 token = int(out.logits[0, -1].argmax())
