@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -106,4 +107,5 @@ def dispute_judgement(request: Request, conversation_id: str, viewer: ViewerDep,
                      window_days=request.app.state.settings.dispute_window_days)
     except DisputeError as exc:
         raise PageError(exc.status, str(exc)) from exc
-    return RedirectResponse(f"/ui/conversations/{conversation_id}#j-{criterion_id}", status_code=303)
+    return RedirectResponse(f"/ui/conversations/{quote(conversation_id, safe='')}#j-{quote(criterion_id, safe='')}",
+                            status_code=303)

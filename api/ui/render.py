@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -53,6 +53,11 @@ def _when(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
+def _segment(value: object) -> str:
+    """One path segment of a URL: an id with ``#``, ``?``, ``%``, ``/`` or spaces stays one segment."""
+    return quote(str(value), safe="")
+
+
 def query_string(params: dict[str, Any], **overrides: Any) -> str:
     merged = {**params, **overrides}
     return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
@@ -62,7 +67,7 @@ def query_string(params: dict[str, Any], **overrides: Any) -> str:
 def templates() -> Jinja2Templates:
     """The page templates (built on first use, not at import)."""
     built = Jinja2Templates(directory=str(HERE / "templates"))
-    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd)
+    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd, seg=_segment)
     built.env.globals.update(query=query_string)
     return built
 

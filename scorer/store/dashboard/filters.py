@@ -56,6 +56,9 @@ class Filters:
         values["all_dates"] = raw_start == "all"
         values["start"] = None if raw_start in ("", "all") else _day(raw_start, "start")
         values["end"] = _day(params["end"], "end") if (params.get("end") or "").strip() else None
+        if values["start"] and values["end"] and values["start"] > values["end"]:
+            raise FilterError(f"start={values['start']} is after end={values['end']}: the period would be empty; "
+                              "swap the two dates")
         return cls(**values)
 
     def params(self, **overrides: Any) -> dict[str, str]:
