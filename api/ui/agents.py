@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.ui.common import PageError, choices, scope_for, store_of
-from api.ui.render import STATIC, chart, query_string, render, templates
+from api.ui.render import NEUTRAL, STATIC, chart, query_string, render, templates
 from api.ui.session import Viewer, ViewerDep
 from scorer.store.dashboard.agents import AgentCard, agent_card
 from scorer.store.dashboard.filters import Scope
@@ -42,7 +42,8 @@ def _context(request: Request, viewer: Viewer, agent_id: str) -> dict[str, Any]:
     mine = {w.key: w.average for w in card.weeks}
     trend = chart("line", [f"{date.fromisoformat(k):%d %b}" for k in keys], [
         {"label": card.name or card.agent_id, "data": [mine.get(k) for k in keys]},
-        {"label": f"team {card.team}" if card.team else "team", "data": [team.get(k) for k in keys]}], y_max=100)
+        {"label": f"team {card.team}" if card.team else "team", "data": [team.get(k) for k in keys],
+         "color": NEUTRAL}], y_max=100)
     categories = chart("bar", [c for c, _, _ in card.categories],
                        [{"label": "category score", "data": [v for _, v, _ in card.categories]}], y_max=100)
     params = scope.filters.params(agent=None)

@@ -19,8 +19,12 @@ from starlette.responses import HTMLResponse
 
 from scorer.types import Conversation, ScoreCard
 
-__all__ = ["STATIC", "Segment", "chart", "highlight_turns", "query_string", "render", "templates"]
+__all__ = ["NEUTRAL", "STATIC", "ChartSpec", "Segment", "chart", "highlight_turns", "query_string", "render",
+           "templates"]
 
+NEUTRAL = "#94a3b8"
+"""Counts and comparisons (conversations per week, the team's line) are drawn in this grey, not in a colour that
+reads as a verdict."""
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -84,13 +88,28 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return response
 
 
+@dataclass(frozen=True)
+class ChartSpec:
+    """What a ``<canvas data-chart>`` is drawn from: the JSON (rendered as is by ``{{ spec }}``) and whether there is
+    anything to draw (an empty chart shows a sentence instead of bare axes)."""
+
+    json: Markup
+    empty: bool
+
+    def __html__(self) -> Markup:
+        return self.json
+
+
 def chart(kind: str, labels: list[str], datasets: list[dict[str, Any]], *, links: list[str] | None = None,
-          y_max: float | None = None, percent: bool = False) -> Markup:
+          y_max: float | None = None, percent: bool = False, empty: bool | None = None) -> ChartSpec:
     """The JSON a ``<canvas data-chart>`` is drawn from by static/app.js (Chart.js); ``links`` make points clickable.
-    ``<`` is escaped so the JSON cannot end its ``<script>`` element."""
+    ``<`` is escaped so the JSON cannot end its ``<script>`` element. ``empty`` defaults to: no label, or no value
+    in any dataset."""
     spec = {"type": kind, "labels": labels, "datasets": datasets, "links": links or [], "yMax": y_max,
             "percent": percent}
-    return Markup(json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c"))
+    if empty is None:
+        empty = not labels or all(v is None for d in datasets for v in d["data"])
+    return ChartSpec(Markup(json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c")), empty)
 
 
 @dataclass
