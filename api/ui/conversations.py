@@ -77,8 +77,9 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
     failing: set[str] = set()
     if view.card is not None and view.rubric is not None:
         scales = {c.id: c.scale for c in view.rubric.criteria}
-        failing = {j.criterion_id for j in view.card.judgements
-                   if j.answer is not None and j.criterion_id in scales and scales[j.criterion_id].is_failing(j.answer)}
+        answers = {j.criterion_id: view.decided.get(j.criterion_id, j.answer) for j in view.card.judgements}
+        failing = {cid for cid, answer in answers.items()  # a reviewer's standing answer counts over the AI's
+                   if answer is not None and cid in scales and scales[cid].is_failing(answer)}
     turns, anchors = highlight_turns(view.conversation, view.card, failing)
     criteria = {c.id: c for c in view.rubric.criteria} if view.rubric else {}
     disputes = {}  # the newest dispute of each criterion (oldest first in, newest wins)
