@@ -3,6 +3,7 @@ segment), page numbers and periods that cannot be answered (a 400 that says why,
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from urllib.parse import quote, unquote
@@ -86,3 +87,14 @@ def test_page_numbers_that_cannot_be_read_are_a_400_not_a_server_error(api: Api,
 def test_a_period_that_ends_before_it_starts_says_so(api: Api) -> None:
     r = _reviewer(api).get("/ui/?start=2026-11-10&end=2026-10-01", headers=HTML)
     assert r.status_code == 400 and "start=2026-11-10 is after end=2026-10-01" in r.text
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    ("rubric=nope", "rubric='nope' is not stored; stored rubrics: support-core"),
+    ("version=0123abcd", "version='0123abcd' is not a stored version of rubric 'support-core'; its versions"),
+])
+def test_a_rubric_or_version_that_is_not_stored_is_named_with_what_is(api: Api, query: str, said: str) -> None:
+    client = _reviewer(api)
+    for path in ("/ui/", "/ui/conversations", "/ui/agents/A-1", "/ui/criteria/greeting"):
+        r = client.get(f"{path}?{query}", headers=HTML)
+        assert r.status_code == 400 and said in html.unescape(r.text), (path, r.status_code)
