@@ -66,3 +66,27 @@ def test_turns_are_numbered_as_the_evidence_cites_them(api: Api) -> None:
     turn = int(cited.group(1))
     block = page.split(f'id="t-{turn - 1}"')[1].split('<div class="text"')[0]
     assert f'<span class="turn-no">turn {turn}</span>' in block
+
+
+def test_disputes_are_listed_for_the_qa_lead_and_for_the_agent_who_opened_them(api: Api) -> None:
+    from scorer.store.disputes import open_dispute
+    from scorer.store.keys import create_key
+    from tests._dashboard_data import conversation
+
+    own = next(conversation(i).id for i in range(40) if conversation(i).agent_id == "A-4")
+    _, key = create_key(api.store, "agent", "dana", agent_id="A-4")
+    agent = login(fresh(api), key)
+    assert "No disputes of yours." in agent.get("/ui/disputes").text  # the empty state
+    open_dispute(api.store, own, "greeting", "I named the <b>company</b>", agent_id="A-4")
+    reviewer = _reviewer(api)
+    assert 'href="/ui/disputes"' in reviewer.get("/ui/").text  # in the navigation
+    listed = reviewer.get("/ui/disputes?status=open").text
+    row = listed.split('id="disputes"')[1]
+    assert f'href="/ui/conversations/{own}#j-greeting"' in row and "I named the &lt;b&gt;company&lt;/b&gt;" in row
+    assert 'href="/ui/agents/A-4"' in row and "awaiting a reviewer" in row
+    assert own not in reviewer.get("/ui/disputes?status=upheld").text
+    assert own in agent.get("/ui/disputes").text
+    _, other = create_key(api.store, "agent", "ana", agent_id="A-1")
+    assert own not in login(fresh(api), other).get("/ui/disputes").text  # an agent sees only their own
+    r = reviewer.get("/ui/disputes?status=<script>", headers={"accept": "text/html"})
+    assert r.status_code == 400 and "<script>" not in r.text
