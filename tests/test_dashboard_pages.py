@@ -90,3 +90,21 @@ def test_disputes_are_listed_for_the_qa_lead_and_for_the_agent_who_opened_them(a
     assert own not in login(fresh(api), other).get("/ui/disputes").text  # an agent sees only their own
     r = reviewer.get("/ui/disputes?status=<script>", headers={"accept": "text/html"})
     assert r.status_code == 400 and "<script>" not in r.text
+
+
+def test_the_review_kpi_says_what_it_counts_and_how_the_queue_fills(api: Api,
+                                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    kpi = re.search(r'data-kpi="reviews">(.*?)</div>', _reviewer(api).get("/ui/?start=all").text)
+    assert kpi and "in the queue (queued or in Label Studio) / done" in kpi.group(1)
+    assert "review push" not in kpi.group(1)  # the seeded programme has a queue
+    from scorer.judges.fake import FakeJudge
+    from scorer.pipeline import score_conversation
+    from scorer.routing import RoutingPolicy
+    from scorer.rubric import load_rubric
+    from tests._dashboard_data import RUBRIC, conversation
+
+    with open_api(make_settings(tmp_path_factory.mktemp("fresh"), worker_enabled=False)) as fresh_api:
+        score_conversation(conversation(0), load_rubric(RUBRIC), FakeJudge(), store=fresh_api.store,
+                           policy=RoutingPolicy(threshold=0.99))  # flagged, not yet queued
+        kpi = re.search(r'data-kpi="reviews">(.*?)</div>', _reviewer(fresh_api).get("/ui/?start=all").text)
+        assert kpi and "<b>0 / 0</b>" in kpi.group(1) and "<code>rubricate review push</code>" in kpi.group(1)
