@@ -98,3 +98,33 @@ def test_a_rubric_or_version_that_is_not_stored_is_named_with_what_is(api: Api, 
     for path in ("/ui/", "/ui/conversations", "/ui/agents/A-1", "/ui/criteria/greeting"):
         r = client.get(f"{path}?{query}", headers=HTML)
         assert r.status_code == 400 and said in html.unescape(r.text), (path, r.status_code)
+
+
+def test_a_long_comment_with_line_breaks_is_taken_as_the_browser_counted_it(api: Api) -> None:
+    """The textarea allows 5,000 characters counting a line break as one; the browser sends it as CRLF (two)."""
+    _, key = create_key(api.store, "agent", "boris", agent_id="A-2")
+    client = login(fresh(api), key)
+    own = next(conversation(i).id for i in range(40) if conversation(i).agent_id == "A-2")
+    page = client.get(f"/ui/conversations/{own}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    criterion = re.search(r'name="criterion_id" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    comment = "\r\n".join(["Point."] * 700)  # 4,899 characters in the textarea, 5,598 as sent
+    r = client.post(f"/ui/conversations/{own}/disputes", headers=HTML, follow_redirects=False,
+                    data={"criterion_id": criterion, "comment": comment, "csrf_token": token})
+    assert r.status_code == 303, r.text[:300]
+    listed = api.client.get("/v1/disputes?status=open", headers=api.auth("reviewer")).json()
+    stored = next(d["comment"] for d in listed if d["conversation_id"] == own)
+    assert stored == comment.replace("\r\n", "\n")
+    r = client.post(f"/ui/conversations/{own}/disputes", headers=HTML,
+                    data={"criterion_id": "closing", "comment": "x" * 5001, "csrf_token": token})
+    assert r.status_code == 422 and "keep it to 5,000" in r.text and "<!doctype html>" in r.text
+
+
+def test_a_browser_gets_the_dashboards_page_for_errors_fastapi_raises(api: Api) -> None:
+    client = _reviewer(api)
+    r = client.get("/ui/no-such-page", headers=HTML)
+    assert r.status_code == 404 and "<!doctype html>" in r.text and "no dashboard page at /ui/no-such-page" in r.text
+    assert 'href="/ui/disputes"' in r.text or "Back to the dashboard" in r.text
+    assert client.get("/ui/no-such-page").json() == {"detail": "Not Found"}  # scripts keep JSON
+    assert client.get("/v1/nope", headers=HTML).headers["content-type"].startswith("application/json")
+    assert client.get("/ui/static/app.css").status_code == 200

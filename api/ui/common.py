@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.ui.render import render
@@ -49,7 +51,29 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code, message=str(exc), code=status_code)
 
 
+def _page_for_people(previous: Any) -> Any:
+    """Errors FastAPI raises itself (no such page, a form field too long) as the dashboard's error page for a
+    browser on ``/ui``; everything else keeps the API's JSON handler (``previous``)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/ui") or not wants_html(request):
+            return await previous(request, exc)  # type: ignore[no-any-return]
+        if isinstance(exc, RequestValidationError):
+            problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg')}"
+                                 for e in exc.errors())
+            return render(request, "error.html", 422, message=f"the form could not be read ({problems}); go back, "
+                          "correct it and send it again", code=422)
+        code = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        message = (f"there is no dashboard page at {request.url.path}" if code == 404
+                   else str(getattr(exc, "detail", exc)))
+        return render(request, "error.html", code, message=message, code=code)
+
+    return handler
+
+
 def install_handlers(app: Any) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     for error in (PageError, FilterError, CsrfError):
         app.add_exception_handler(error, _page_error)
+    for raised in (StarletteHTTPException, RequestValidationError):  # after the API's own handlers (create_app)
+        app.add_exception_handler(raised, _page_for_people(app.exception_handlers[raised]))
