@@ -128,3 +128,12 @@ def test_a_browser_gets_the_dashboards_page_for_errors_fastapi_raises(api: Api) 
     assert client.get("/ui/no-such-page").json() == {"detail": "Not Found"}  # scripts keep JSON
     assert client.get("/v1/nope", headers=HTML).headers["content-type"].startswith("application/json")
     assert client.get("/ui/static/app.css").status_code == 200
+
+
+def test_error_pages_keep_the_navigation_and_the_logout(api: Api) -> None:
+    page = _reviewer(api).get("/ui/conversations/no-such-conversation", headers=HTML)
+    assert page.status_code == 404 and 'action="/ui/logout"' in page.text and 'href="/ui/disputes"' in page.text
+    _, key = create_key(api.store, "agent", "chen", agent_id="A-3")
+    page = login(fresh(api), key).get("/ui/agents/A-1", headers=HTML)
+    assert page.status_code == 404 and "My scorecard" in page.text and 'action="/ui/logout"' in page.text
+    assert 'action="/ui/logout"' not in fresh(api).get("/ui/login?next=/ui/nope", headers=HTML).text
