@@ -152,3 +152,23 @@ def test_agent_key_cannot_open_another_agents_pages(server: dict[str, Any]) -> N
         assert agents == {"Elena Georgieva"}
         browser.close()
     assert not errors, errors
+
+
+def test_a_single_week_is_drawn_inside_the_chart_not_on_its_axis(server: dict[str, Any]) -> None:
+    """One week of data (a pilot's first week, or a one-week filter) puts the line's only point mid-chart, where it
+    can be seen and clicked, rather than on the y axis."""
+    from playwright.sync_api import sync_playwright
+
+    base = server["base"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        _login(page, base, server["keys"]["reviewer"])
+        for url, chart in ((f"{base}/ui/criteria/greeting?start=2026-10-05&end=2026-10-11", "criterion-rates"),
+                           (f"{base}/ui/agents/A-1?start=2026-10-05&end=2026-10-11", "agent-trend")):
+            page.goto(url)
+            canvas = page.wait_for_selector(f"canvas[data-chart='{chart}'][data-drawn='1']")
+            x, left, right = page.evaluate("(c) => { const ch = Chart.getChart(c); const p = ch.getDatasetMeta(0)"
+                                           ".data[0]; return [p.x, ch.chartArea.left, ch.chartArea.right]; }", canvas)
+            assert left + (right - left) / 4 < x < right - (right - left) / 4, (chart, x, left, right)
+        browser.close()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.ui.common import PageError, choices, scope_for, store_of
-from api.ui.render import STATIC, chart, query_string, render, templates
+from api.ui.render import NEUTRAL, STATIC, chart, query_string, render, templates
 from api.ui.session import Viewer, ViewerDep
 from scorer.store.dashboard.agents import AgentCard, agent_card
 from scorer.store.dashboard.filters import Scope
@@ -42,7 +42,8 @@ def _context(request: Request, viewer: Viewer, agent_id: str) -> dict[str, Any]:
     mine = {w.key: w.average for w in card.weeks}
     trend = chart("line", [f"{date.fromisoformat(k):%d %b}" for k in keys], [
         {"label": card.name or card.agent_id, "data": [mine.get(k) for k in keys]},
-        {"label": f"team {card.team}" if card.team else "team", "data": [team.get(k) for k in keys]}], y_max=100)
+        {"label": f"team {card.team}" if card.team else "team", "data": [team.get(k) for k in keys],
+         "color": NEUTRAL}], y_max=100)
     categories = chart("bar", [c for c, _, _ in card.categories],
                        [{"label": "category score", "data": [v for _, v, _ in card.categories]}], y_max=100)
     params = scope.filters.params(agent=None)
@@ -51,12 +52,7 @@ def _context(request: Request, viewer: Viewer, agent_id: str) -> dict[str, Any]:
             "active": "agents"}
 
 
-@router.get("/agents/{agent_id}", summary="An agent's scorecard")
-def agent_page(request: Request, agent_id: str, viewer: ViewerDep) -> Response:
-    return render(request, "agent.html", **_context(request, viewer, agent_id))
-
-
-@router.get("/agents/{agent_id}/export.html", summary="The scorecard as one self-contained HTML file")
+@router.get("/agents/{agent_id:path}/export.html", summary="The scorecard as one self-contained HTML file")
 def agent_export_html(request: Request, agent_id: str, viewer: ViewerDep) -> Response:
     context = _context(request, viewer, agent_id)
     inline = {name: (STATIC / name).read_text(encoding="utf-8") for name in ("app.css", "chart.umd.js", "app.js")}
@@ -67,7 +63,7 @@ def agent_export_html(request: Request, agent_id: str, viewer: ViewerDep) -> Res
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/agents/{agent_id}/export.csv", summary="The scorecard's criteria as CSV")
+@router.get("/agents/{agent_id:path}/export.csv", summary="The scorecard's criteria as CSV")
 def agent_export_csv(request: Request, agent_id: str, viewer: ViewerDep) -> Response:
     scope, card, _ = _card(request, viewer, agent_id)
     out = io.StringIO()
@@ -85,6 +81,12 @@ def agent_export_csv(request: Request, agent_id: str, viewer: ViewerDep) -> Resp
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="scorecard-{_slug(agent_id)}.csv"'})
 
+
+
+# after the exports: an agent id may hold a "/", so this route takes the rest of the path
+@router.get("/agents/{agent_id:path}", summary="An agent's scorecard")
+def agent_page(request: Request, agent_id: str, viewer: ViewerDep) -> Response:
+    return render(request, "agent.html", **_context(request, viewer, agent_id))
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -76,8 +77,9 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
     failing: set[str] = set()
     if view.card is not None and view.rubric is not None:
         scales = {c.id: c.scale for c in view.rubric.criteria}
-        failing = {j.criterion_id for j in view.card.judgements
-                   if j.answer is not None and j.criterion_id in scales and scales[j.criterion_id].is_failing(j.answer)}
+        answers = {j.criterion_id: view.decided.get(j.criterion_id, j.answer) for j in view.card.judgements}
+        failing = {cid for cid, answer in answers.items()  # a reviewer's standing answer counts over the AI's
+                   if answer is not None and cid in scales and scales[cid].is_failing(answer)}
     turns, anchors = highlight_turns(view.conversation, view.card, failing)
     criteria = {c.id: c for c in view.rubric.criteria} if view.rubric else {}
     disputes = {}  # the newest dispute of each criterion (oldest first in, newest wins)
@@ -92,18 +94,22 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
 @router.post("/conversations/{conversation_id}/disputes", summary="An agent disputes a judgement")
 def dispute_judgement(request: Request, conversation_id: str, viewer: ViewerDep,
                       criterion_id: Annotated[str, Form(max_length=255)] = "",
-                      comment: Annotated[str, Form(max_length=5000)] = "",
+                      comment: Annotated[str, Form(max_length=10_000)] = "",
                       csrf_token: Annotated[str, Form()] = "") -> Response:
     """The dashboard's form for ``POST /v1/conversations/{id}/disputes``: same rules (own conversations only, one
     open dispute per judgement, the dispute window), then back to the judgement."""
     sessions_of(request).check_csrf(request, csrf_token)
     if viewer.agent_id is None:
         raise PageError(403, "only an agent key disputes judgements; reviewers decide them in Label Studio")
-    if not comment.strip():
+    comment = comment.replace("\r\n", "\n").strip()  # a browser sends a textarea's line breaks as CRLF
+    if not comment:
         raise PageError(422, "say why the judgement is wrong: the comment is what the reviewer reads")
+    if len(comment) > 5000:
+        raise PageError(422, f"the comment has {len(comment):,} characters; keep it to 5,000")
     try:
-        open_dispute(store_of(request), conversation_id, criterion_id, comment.strip(), agent_id=viewer.agent_id,
+        open_dispute(store_of(request), conversation_id, criterion_id, comment, agent_id=viewer.agent_id,
                      window_days=request.app.state.settings.dispute_window_days)
     except DisputeError as exc:
         raise PageError(exc.status, str(exc)) from exc
-    return RedirectResponse(f"/ui/conversations/{conversation_id}#j-{criterion_id}", status_code=303)
+    return RedirectResponse(f"/ui/conversations/{quote(conversation_id, safe='')}#j-{quote(criterion_id, safe='')}",
+                            status_code=303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
@@ -40,7 +41,7 @@ def login(request: Request, api_key: Annotated[str, Form()] = "", csrf_token: An
     if key.role not in UI_ROLES:
         return render(request, "login.html", 403, next=_safe_next(next) or "",
                       error=f"A key of role {key.role} cannot open the dashboard; use a reviewer, admin or agent key.")
-    home = f"/ui/agents/{key.agent_id}" if key.role == "agent" and key.agent_id else "/ui/"
+    home = f"/ui/agents/{quote(key.agent_id, safe='')}" if key.role == "agent" and key.agent_id else "/ui/"
     response = RedirectResponse(_safe_next(next) or home, status_code=303)
     sessions.start(request, response, key)
     return response

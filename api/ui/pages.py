@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.ui.common import PageError, choices, scope_for, store_of
 from api.ui.lab import last_verdict
-from api.ui.render import chart, query_string, render
+from api.ui.render import NEUTRAL, chart, query_string, render
 from api.ui.session import ViewerDep
 from scorer.store.dashboard.detail import criterion_view
 from scorer.store.dashboard.overview import overview
@@ -36,13 +36,15 @@ def overview_page(request: Request, viewer: ViewerDep) -> Response:
     weeks = data.weeks
     week_links = [f"/ui/conversations?{query_string(params, start=w.key, end=_week_end(w.key))}" for w in weeks]
     trend = chart("line", [w.label for w in weeks], [
-        {"label": "average score", "data": [w.average for w in weeks], "yAxisID": "y"},
-        {"label": "conversations", "data": [w.conversations for w in weeks], "yAxisID": "y1", "type": "bar"}],
+        {"label": "average score", "data": [w.average for w in weeks], "yAxisID": "y", "order": 0},
+        {"label": "conversations", "data": [w.conversations for w in weeks], "yAxisID": "y1", "type": "bar",
+         "color": NEUTRAL, "order": 1}],  # counts in grey behind the score line: red would read as failure
         links=week_links, y_max=100)
     dist_links = [f"/ui/conversations?{query_string(params, status='scored', score_min=10 * i, score_max=10 * i + 10)}"
                   for i in range(10)]
     distribution = chart("bar", [f"{10 * i}–{10 * i + 10}" for i in range(10)],
-                         [{"label": "conversations", "data": data.totals.distribution}], links=dist_links)
+                         [{"label": "conversations", "data": data.totals.distribution}], links=dist_links,
+                         empty=not any(data.totals.distribution))
     categories = chart("bar", [c for c, _, _ in data.categories],
                        [{"label": "category score", "data": [v for _, v, _ in data.categories]}], y_max=100)
     agreement_weeks = sorted({w for series in data.agreement.values() for w, _, _ in series})

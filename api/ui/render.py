@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -19,8 +19,12 @@ from starlette.responses import HTMLResponse
 
 from scorer.types import Conversation, ScoreCard
 
-__all__ = ["STATIC", "Segment", "chart", "highlight_turns", "query_string", "render", "templates"]
+__all__ = ["NEUTRAL", "STATIC", "ChartSpec", "Segment", "chart", "highlight_turns", "query_string", "render",
+           "templates"]
 
+NEUTRAL = "#94a3b8"
+"""Counts and comparisons (conversations per week, the team's line) are drawn in this grey, not in a colour that
+reads as a verdict."""
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -53,6 +57,11 @@ def _when(value: datetime | date | str | None) -> str:
     return value.isoformat()
 
 
+def _segment(value: object) -> str:
+    """One path segment of a URL: an id with ``#``, ``?``, ``%``, ``/`` or spaces stays one segment."""
+    return quote(str(value), safe="")
+
+
 def query_string(params: dict[str, Any], **overrides: Any) -> str:
     merged = {**params, **overrides}
     return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
@@ -62,7 +71,7 @@ def query_string(params: dict[str, Any], **overrides: Any) -> str:
 def templates() -> Jinja2Templates:
     """The page templates (built on first use, not at import)."""
     built = Jinja2Templates(directory=str(HERE / "templates"))
-    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd)
+    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd, seg=_segment)
     built.env.globals.update(query=query_string)
     return built
 
@@ -79,13 +88,28 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return response
 
 
+@dataclass(frozen=True)
+class ChartSpec:
+    """What a ``<canvas data-chart>`` is drawn from: the JSON (rendered as is by ``{{ spec }}``) and whether there is
+    anything to draw (an empty chart shows a sentence instead of bare axes)."""
+
+    json: Markup
+    empty: bool
+
+    def __html__(self) -> Markup:
+        return self.json
+
+
 def chart(kind: str, labels: list[str], datasets: list[dict[str, Any]], *, links: list[str] | None = None,
-          y_max: float | None = None, percent: bool = False) -> Markup:
+          y_max: float | None = None, percent: bool = False, empty: bool | None = None) -> ChartSpec:
     """The JSON a ``<canvas data-chart>`` is drawn from by static/app.js (Chart.js); ``links`` make points clickable.
-    ``<`` is escaped so the JSON cannot end its ``<script>`` element."""
+    ``<`` is escaped so the JSON cannot end its ``<script>`` element. ``empty`` defaults to: no label, or no value
+    in any dataset."""
     spec = {"type": kind, "labels": labels, "datasets": datasets, "links": links or [], "yMax": y_max,
             "percent": percent}
-    return Markup(json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c"))
+    if empty is None:
+        empty = not labels or all(v is None for d in datasets for v in d["data"])
+    return ChartSpec(Markup(json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c")), empty)
 
 
 @dataclass

@@ -13,7 +13,8 @@
       return Object.assign({ borderColor: color, backgroundColor: color + "99", spanGaps: true, tension: 0.2,
                              pointRadius: 3 }, d);
     });
-    var scales = { y: { beginAtZero: true } };
+    // offset: points sit in the middle of their week, not on the axes (a single week would hide on the y axis)
+    var scales = { x: { offset: true }, y: { beginAtZero: true } };
     if (spec.yMax !== null && spec.yMax !== undefined) { scales.y.max = spec.yMax; }
     if (spec.percent) {
       scales.y.ticks = { callback: function (v) { return Math.round(v * 100) + " %"; } };

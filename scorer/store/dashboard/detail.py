@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scorer.store.dashboard.filters import Scope, day_of, occurred, week_of
 from scorer.store.dashboard.overview import CriterionStats, agreement_by_week, fold_answers
+from scorer.store.disputes import current_answers
 from scorer.store.models import (
     CalibrationRow,
     ConversationRow,
@@ -38,6 +39,9 @@ class ConversationView:
     review_states: dict[str, str] = field(default_factory=dict)
     queue_reasons: dict[str, list[str]] = field(default_factory=dict)
     history: dict[str, list[Review]] = field(default_factory=dict)
+    decided: dict[str, str] = field(default_factory=dict)
+    """The standing reviewer answer of each reviewed criterion (the newest decision not superseded or deleted):
+    what counts since the review, beside the AI's answer in the card."""
 
 
 def conversation_view(session: Session, external_id: str, *, bound_agent: str | None = None,
@@ -70,15 +74,18 @@ def conversation_view(session: Session, external_id: str, *, bound_agent: str | 
         states[j.criterion_id] = state or ("routed" if j.needs_review else "not_routed")
         reasons[j.criterion_id] = list(why or [])
     history: dict[str, list[Review]] = defaultdict(list)
+    events: dict[str, list[ReviewEventRow]] = defaultdict(list)
     for event in session.scalars(select(ReviewEventRow).where(
             ReviewEventRow.judgement_id.in_([j.id for j in judgements])).order_by(ReviewEventRow.id)):
+        events[event.criterion_id].append(event)
         history[event.criterion_id].append(Review(
             conversation_id=event.conversation_id, criterion_id=event.criterion_id,
             rubric_version=event.rubric_version, kind=event.kind,  # type: ignore[arg-type]
             answer=event.answer, evidence=event.evidence, comment=event.comment, reviewer=event.reviewer,
             source=event.source, external_id=event.external_id or None, created_at=event.created_at))
+    decided = {cid: answer for cid, rows in events.items() if (answer := current_answers(rows)) is not None}
     return ConversationView(conversation, card, Rubric.model_validate(definition),
-                            card_row.content_hash != row.content_hash, states, reasons, dict(history))
+                            card_row.content_hash != row.content_hash, states, reasons, dict(history), decided)
 
 
 @dataclass

@@ -56,6 +56,9 @@ class Filters:
         values["all_dates"] = raw_start == "all"
         values["start"] = None if raw_start in ("", "all") else _day(raw_start, "start")
         values["end"] = _day(params["end"], "end") if (params.get("end") or "").strip() else None
+        if values["start"] and values["end"] and values["start"] > values["end"]:
+            raise FilterError(f"start={values['start']} is after end={values['end']}: the period would be empty; "
+                              "swap the two dates")
         return cls(**values)
 
     def params(self, **overrides: Any) -> dict[str, str]:
@@ -228,6 +231,8 @@ def resolve(session: Session, filters: Filters, *, bound_agent: str | None = Non
     if filters.version:
         query = query.where(RubricVersionRow.version == filters.version)
     rows = session.execute(query.order_by(RubricVersionRow.id)).all()
+    if not rows and rubric_id:
+        _unknown(session, rubric_id, filters)
     rubric = Rubric.model_validate(rows[-1].definition) if rows else None
     if rubric is not None and rubric_id != filters.rubric:
         filters = replace(filters, rubric=rubric_id)
@@ -243,3 +248,14 @@ def resolve(session: Session, filters: Filters, *, bound_agent: str | None = Non
             last = newest.date()
             scope = scope.with_period(last - timedelta(days=DEFAULT_DAYS - 1), last)
     return scope
+
+
+def _unknown(session: Session, rubric_id: str, filters: Filters) -> None:
+    """Say which rubric or version the filters name that is not stored, and what is (rather than an empty page)."""
+    versions = list(session.scalars(select(RubricVersionRow.version).where(RubricVersionRow.rubric_id == rubric_id)
+                                    .order_by(RubricVersionRow.id.desc()).limit(20)))
+    if not versions:
+        stored = sorted(set(session.scalars(select(RubricVersionRow.rubric_id).distinct().limit(50))))
+        raise FilterError(f"rubric={rubric_id!r} is not stored; stored rubrics: {', '.join(stored) or 'none'}")
+    raise FilterError(f"version={filters.version!r} is not a stored version of rubric {rubric_id!r}; its versions, "
+                      f"newest first: {', '.join(versions)}")

@@ -19,6 +19,8 @@ SORTS = {"started": occurred(), "score": ScoreCardRow.score, "agent": Conversati
          "team": ConversationRow.team, "id": ConversationRow.external_id, "csat": ConversationRow.csat}
 STATUSES = ("scored", "excluded", "unscored", "auto_failed", "provisional")
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+"""The highest page number read (50 million rows); a larger one would overflow the database's OFFSET."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,14 @@ class ListQuery:
         sort = params.get("sort") or "started"
         if sort not in SORTS:
             raise FilterError(f"sort={sort!r}: use one of {', '.join(SORTS)}")
-        page = params.get("page") or "1"
-        if not page.isdigit() or int(page) < 1:
-            raise FilterError(f"page={page!r} is not a page number")
+        page = (params.get("page") or "1").strip()
+        digits = page.lstrip("0")
+        if not page.isdecimal() or not digits:
+            raise FilterError(f"page={page[:20]!r} is not a page number")
+        if len(digits) > len(str(MAX_PAGE)) or int(digits) > MAX_PAGE:
+            raise FilterError(f"page={page[:20]!r} is beyond the last page; pages go up to {MAX_PAGE:,}")
         return cls(status, params.get("criterion") or None, outcome, number("score_min"), number("score_max"), sort,
-                   params.get("order", "desc") != "asc", int(page))
+                   params.get("order", "desc") != "asc", int(digits))
 
     def params(self) -> dict[str, str]:
         data: dict[str, Any] = {"status": self.status, "criterion": self.criterion, "outcome": self.outcome,
