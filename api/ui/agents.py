@@ -82,11 +82,11 @@ def agent_export_csv(request: Request, agent_id: str, viewer: ViewerDep) -> Resp
                     headers={"Content-Disposition": f'attachment; filename="scorecard-{_slug(agent_id)}.csv"'})
 
 
-
 # after the exports: an agent id may hold a "/", so this route takes the rest of the path
 @router.get("/agents/{agent_id:path}", summary="An agent's scorecard")
 def agent_page(request: Request, agent_id: str, viewer: ViewerDep) -> Response:
     return render(request, "agent.html", **_context(request, viewer, agent_id))
+
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
