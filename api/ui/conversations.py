@@ -23,7 +23,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 CSV_COLUMNS = ["conversation_id", "started_at", "agent_id", "agent_name", "team", "channel", "language", "csat",
-               "score", "status", "auto_failed", "provisional", "rubric_version"]
+               "score", "status", "auto_failed", "provisional", "rubric_version", "excluded_reason"]
 
 
 @router.get("/conversations", summary="Conversations, filtered, sorted and paged")
@@ -56,7 +56,8 @@ def conversation_csv(request: Request, viewer: ViewerDep) -> Response:
                                  row.agent_id or "", row.agent_name or "", row.team or "", row.channel,
                                  row.language or "", "" if row.csat is None else row.csat,
                                  "" if row.score is None else f"{row.score:.2f}", row.status,
-                                 int(row.auto_failed), int(row.provisional), row.rubric_version])
+                                 int(row.auto_failed), int(row.provisional), row.rubric_version,
+                                 row.excluded_reason or ""])
                 if n % 500 == 0:
                     yield out.getvalue()
                     out.seek(0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from scorer.store.dashboard.filters import FilterError, Scope, occurred
@@ -86,13 +86,21 @@ class ListRow:
     auto_failed: bool
     provisional: bool
     rubric_version: str
+    excluded_reason: str | None = None
+    """Why an excluded card was not scored (``too_short``, ``bot_only``, ``spam`` …); None for other cards."""
+
+
+def _excluded_reason() -> Any:
+    """The card payload's ``excluded_reason``, read only for excluded cards (a scored card's payload is not parsed)."""
+    return case((ScoreCardRow.status == "excluded", ScoreCardRow.payload["excluded_reason"].as_string()), else_=None)
 
 
 def _query(scope: Scope, q: ListQuery) -> Select[Any]:
     query = scope.base(ConversationRow.external_id, occurred(), ConversationRow.agent_id,
                        ConversationRow.agent_name, ConversationRow.team, ConversationRow.channel,
                        ConversationRow.language, ConversationRow.csat, ScoreCardRow.score, ScoreCardRow.status,
-                       ScoreCardRow.auto_failed, ScoreCardRow.provisional, RubricVersionRow.version).join(
+                       ScoreCardRow.auto_failed, ScoreCardRow.provisional, RubricVersionRow.version,
+                       _excluded_reason()).join(
         RubricVersionRow, RubricVersionRow.id == ScoreCardRow.rubric_version_id)
     scored = and_(ScoreCardRow.status != "excluded", ScoreCardRow.score.is_not(None))
     if q.status == "excluded":
