@@ -84,9 +84,9 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
     turns, anchors = highlight_turns(view.conversation, view.card, failing)
     criteria = {c.id: c for c in view.rubric.criteria} if view.rubric else {}
     disputes = {}  # the newest dispute of each criterion (oldest first in, newest wins)
-    for d in reversed(list_disputes(store_of(request), agent_id=viewer.agent_id)):
-        if d.conversation_id == view.conversation.id:
-            disputes[d.criterion_id] = d
+    for d in reversed(list_disputes(store_of(request), agent_id=viewer.agent_id,
+                                    conversation_id=view.conversation.id)):
+        disputes[d.criterion_id] = d
     return render(request, "conversation.html", viewer=viewer, view=view, c=view.conversation, turns=turns,
                   anchors=anchors, failing=failing, criteria=criteria, disputes=disputes,
                   can_dispute=viewer.agent_id is not None, params={}, active="conversations")

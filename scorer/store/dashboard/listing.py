@@ -13,14 +13,27 @@ from sqlalchemy.orm import Session
 from scorer.store.dashboard.filters import FilterError, Scope, occurred
 from scorer.store.models import ConversationRow, JudgementRow, RubricVersionRow, ScoreCardRow
 
-__all__ = ["SORTS", "STATUSES", "ListQuery", "ListRow", "iter_rows", "list_page"]
+__all__ = ["PAGE_SIZE", "SORTS", "STATUSES", "ListQuery", "ListRow", "iter_rows", "list_page", "page_number"]
 
 SORTS = {"started": occurred(), "score": ScoreCardRow.score, "agent": ConversationRow.agent_id,
          "team": ConversationRow.team, "id": ConversationRow.external_id, "csat": ConversationRow.csat}
 STATUSES = ("scored", "excluded", "unscored", "auto_failed", "provisional")
 PAGE_SIZE = 50
+"""Rows on a page of a dashboard list (conversations, disputes)."""
 MAX_PAGE = 1_000_000
 """The highest page number read (50 million rows); a larger one would overflow the database's OFFSET."""
+
+
+def page_number(raw: str | None) -> int:
+    """A dashboard list's ``page=`` parameter (1 when absent); :class:`FilterError` (a 400) for anything that is
+    not a page number from 1 to :data:`MAX_PAGE`."""
+    page = (raw or "1").strip()
+    digits = page.lstrip("0")
+    if not page.isdecimal() or not digits:
+        raise FilterError(f"page={page[:20]!r} is not a page number")
+    if len(digits) > len(str(MAX_PAGE)) or int(digits) > MAX_PAGE:
+        raise FilterError(f"page={page[:20]!r} is beyond the last page; pages go up to {MAX_PAGE:,}")
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -56,14 +69,8 @@ class ListQuery:
         sort = params.get("sort") or "started"
         if sort not in SORTS:
             raise FilterError(f"sort={sort!r}: use one of {', '.join(SORTS)}")
-        page = (params.get("page") or "1").strip()
-        digits = page.lstrip("0")
-        if not page.isdecimal() or not digits:
-            raise FilterError(f"page={page[:20]!r} is not a page number")
-        if len(digits) > len(str(MAX_PAGE)) or int(digits) > MAX_PAGE:
-            raise FilterError(f"page={page[:20]!r} is beyond the last page; pages go up to {MAX_PAGE:,}")
         return cls(status, params.get("criterion") or None, outcome, number("score_min"), number("score_max"), sort,
-                   params.get("order", "desc") != "asc", int(digits))
+                   params.get("order", "desc") != "asc", page_number(params.get("page")))
 
     def params(self) -> dict[str, str]:
         data: dict[str, Any] = {"status": self.status, "criterion": self.criterion, "outcome": self.outcome,
