@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cli import build_app
@@ -57,3 +58,16 @@ def test_show_cites_evidence_turns_from_one(tmp_path: Path) -> None:
     shown = CliRunner().invoke(build_app(), ["show", str(results)])
     assert shown.exit_code == 0, shown.output
     assert "[turn 3]" in shown.output and "[turn 2]" not in shown.output
+
+
+def test_a_bad_turn_is_named_by_its_path_and_its_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUBRICATE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RUBRICATE_DATABASE_URL", raising=False)
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text("id: t\ncriteria:\n  - {id: greet, question: 'Did the agent greet the customer?'}\n")
+    bad = tmp_path / "in.jsonl"
+    bad.write_text(json.dumps({"id": "b", "channel": "chat", "turns": [
+        {"speaker": "customer", "text": "Hello?"}, {"speaker": "agent"}]}) + "\n")
+    result = CliRunner().invoke(build_app(), ["score", str(bad), "--rubric", str(rubric), "--judge", "fake"])
+    assert result.exit_code == 1
+    assert "turns.1.text (turn 2): Field required" in " ".join(result.output.split())
