@@ -11,6 +11,7 @@ from rich.text import Text
 
 from cli._common import console
 from scorer._errors import ConversationError
+from scorer.evidence import turn_label
 
 __all__ = ["print_records", "print_summary", "usage_line"]
 
@@ -50,7 +51,7 @@ def _evidence_text(judgement: dict[str, Any]) -> Text:
     text = Text()
     for e in judgement.get("evidence", []):
         quote = e["quote"] if len(e["quote"]) <= 90 else e["quote"][:87] + "…"
-        text.append(f"[turn {e['turn']}] ", style="dim")
+        text.append(f"[{turn_label(e['turn'])}] ", style="dim")
         text.append(f"“{quote}”\n")
     if not judgement.get("evidence") and judgement.get("judge_id") == "rule" and judgement.get("rationale"):
         text.append(f"rule: {judgement['rationale']}", style="dim")  # e.g. none of the required phrases …

@@ -107,7 +107,7 @@ def sample(
     sample:csat_high); conversations already reviewed or queued are skipped. Then `rubricate review push`.
     """
     from scorer.rubric import load_rubric
-    from scorer.sampling import PERIODS
+    from scorer.sampling import PERIODS, assign_reviewers
     from scorer.sampling import sample as pick
     from scorer.store.sampling import candidates, queue_picks
 
@@ -122,7 +122,8 @@ def sample(
     picks = pick(pool, per_agent=per_agent, period=period, balance=fields,  # type: ignore[arg-type]
                  csat_extremes=csat_extremes, seed=seed)
     queued = queue_picks(store, the_rubric, [] if dry_run else picks, reviewers=names, judge=judge)
-    assigned = {q.pick.conversation_id: q.reviewer for q in queued}
+    assigned = ({p.conversation_id: r for p, r in zip(picks, assign_reviewers(picks, names), strict=True)} if dry_run
+                else {q.pick.conversation_id: q.reviewer for q in queued})
     table = Table(title=f"review sample · {len(picks)} of {len(pool)} unreviewed conversation(s) · seed {seed}")
     for column in ("agent", period, "conversation", "reason", "reviewer"):
         table.add_column(column)
@@ -131,7 +132,8 @@ def sample(
                       Text(assigned.get(p.conversation_id) or "—"))
     console.print(table)
     if dry_run:
-        console.print("dry run: nothing was queued")
+        console.print("dry run: nothing was queued; the reviewer column is who queueing would assign"
+                      + ("" if names else " (none: the shared project; --reviewers splits the sample)"))
         return
     console.print(f"queued {sum(q.judgements for q in queued)} judgement(s) of {len(queued)} conversation(s)"
                   + ("" if push_now else " · send them with `rubricate review push`"))

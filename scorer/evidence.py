@@ -24,7 +24,8 @@ from scorer._quote_meaning import same_meaning
 from scorer.rules.normalise import is_cjk
 from scorer.types import Conversation, Evidence, Judgement, Turn
 
-__all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "named_turn", "speaker_turns", "whole_turn"]
+__all__ = ["attach_evidence", "is_valid", "locate_quote", "locate_quotes", "named_turn", "speaker_turns", "turn_label",
+           "whole_turn", "with_turn_labels"]
 
 FUZZY_THRESHOLD = 90.0
 """Minimum rapidfuzz partial-ratio (0-100) for a fuzzy match to count."""
@@ -36,6 +37,7 @@ PREFIX_SHARE = 0.6
 _SPEAKER_PREFIX = re.compile(
     r"^\s*(?:\[?(?:turn\s*)?(\d+)\]?\s*[:：]?\s*)?(agent|customer|system|bot|客服|客户)\s*[:：]\s*", re.I)
 _TURN_PREFIX = re.compile(r"^\s*(?:\[(?:turn\s*)?(\d+)\]|turn\s*(\d+)\s*[:：])\s*", re.I)
+_TURN_PATH = re.compile(r"(?<![\w.])turns\.(\d+)((?:\.\w+)*)")
 _QUOTE_CHARS = "\"'“”‘’«»「」『』„"
 
 
@@ -44,6 +46,19 @@ def is_valid(conversation: Conversation, evidence: Evidence) -> bool:
     if evidence.turn >= len(conversation.turns) or evidence.end <= evidence.start:
         return False
     return conversation.turns[evidence.turn].text[evidence.start : evidence.end] == evidence.quote
+
+
+def turn_label(index: int) -> str:
+    """A turn as people read it: ``turn 1`` is ``turns[0]``. Every user-facing text (rule rationales, ``rubricate
+    show``, the dashboard) numbers turns from 1; stored and API data (``Evidence.turn``) and the judge's prompt
+    (``<turn index="0">``, which quotes name back) keep the 0-based index."""
+    return f"turn {index + 1}"
+
+
+def with_turn_labels(text: str) -> str:
+    """``turns.2.text: …`` → ``turns.2.text (turn 3): …``: a data path in a message keeps its 0-based index (it
+    addresses the JSON), and the reader also gets the turn's number as the dashboard and ``show`` give it."""
+    return _TURN_PATH.sub(lambda m: f"{m.group(0)} ({turn_label(int(m.group(1)))})", text)
 
 
 def whole_turn(conversation: Conversation, turn: int) -> Evidence:

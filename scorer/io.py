@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from scorer._errors import ConversationError
+from scorer.evidence import with_turn_labels
 from scorer.limits import MAX_JSON_DEPTH
 from scorer.types import MAX_ID_CHARS, Conversation
 
@@ -42,7 +43,7 @@ def _describe(exc: ValidationError) -> str:
             shown = str(err["input"])
             message += f" (got {shown[:40]!r}{'…' if len(shown) > 40 else ''})"
         parts.append(f"{loc}: {message}" if loc else message)
-    return printable("; ".join(parts))
+    return printable(with_turn_labels("; ".join(parts)))
 
 
 def parse_conversation(record: Any, *, location: str = "input", max_id_length: int = MAX_ID_CHARS) -> Conversation:

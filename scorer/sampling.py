@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["PERIODS", "Candidate", "Pick", "period_key", "sample"]
+__all__ = ["PERIODS", "Candidate", "Pick", "assign_reviewers", "period_key", "sample"]
 
 Period = Literal["day", "week", "month", "all"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month", "all")
@@ -91,3 +91,9 @@ def sample(candidates: Sequence[Candidate], *, per_agent: int, period: Period = 
         for c in _balanced(rest, balance, per_agent, rng):
             picks.append(Pick(c.conversation_id, agent, when, "sample:per_agent"))
     return picks
+
+
+def assign_reviewers(picks: Sequence[Pick], reviewers: Sequence[str]) -> list[str | None]:
+    """The reviewer of each pick: the picks dealt to ``reviewers`` in turn, in the picks' order (None for every pick
+    without reviewers). Pure, so ``rubricate review sample --dry-run`` shows the assignment queueing would make."""
+    return [reviewers[index % len(reviewers)] if reviewers else None for index in range(len(picks))]

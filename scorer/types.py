@@ -269,7 +269,8 @@ def _without_unset(data: dict[str, object], keys: tuple[str, ...]) -> dict[str, 
 class Evidence(BaseModel):
     """A quote located in the transcript: ``conversation.turns[turn].text[start:end] == quote`` always holds."""
 
-    turn: int = Field(ge=0)
+    turn: int = Field(ge=0, description="0-based index into the conversation's turns; texts for people say "
+                                        "\"turn N\" counting from 1 (turn 1 is index 0).")
     start: int = Field(ge=0)
     end: int = Field(ge=0)
     quote: str

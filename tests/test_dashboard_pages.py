@@ -3,6 +3,7 @@ overrides, turns carry the numbers the evidence cites, and a period with nothing
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
@@ -108,3 +109,13 @@ def test_the_review_kpi_says_what_it_counts_and_how_the_queue_fills(api: Api,
                            policy=RoutingPolicy(threshold=0.99))  # flagged, not yet queued
         kpi = re.search(r'data-kpi="reviews">(.*?)</div>', _reviewer(fresh_api).get("/ui/?start=all").text)
         assert kpi and "<b>0 / 0</b>" in kpi.group(1) and "<code>rubricate review push</code>" in kpi.group(1)
+
+
+def test_a_rule_rationale_cites_the_turn_the_page_numbers(api: Api) -> None:
+    page = html.unescape(_reviewer(api).get("/ui/conversations/conv-002").text)
+    article = page.split('id="j-greeting"')[1].split("</article>")[0]
+    cited = re.search(r"” \(turn (\d+)\)", article)  # the greeting rule quotes the agent's first turn
+    assert cited, "no turn cited in the greeting rule's rationale"
+    assert f"<small>turn {cited.group(1)}</small>" in article  # the evidence list of the same judgement
+    block = page.split(f'id="t-{int(cited.group(1)) - 1}"')[1].split('<div class="text"')[0]
+    assert f'<span class="turn-no">turn {cited.group(1)}</span>' in block and "<b>agent</b>" in block

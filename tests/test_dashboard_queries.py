@@ -225,6 +225,8 @@ def test_list_pages_sorts_and_filters_like_the_rows(seeded: tuple[Store, Rubric]
     assert n_failed == sum(r.auto_failed and r.status != "excluded" for r in rows)
     assert {r.conversation_id for r in failed} <= {r.external_id for r in rows if r.auto_failed}
     assert [r.conversation_id for r in excluded] == [r.external_id for r in current(store) if r.status == "excluded"]
+    assert [r.excluded_reason for r in excluded] == ["too_short"]  # read from the card's payload in SQL
+    assert all((r.excluded_reason is None) == (r.status != "excluded") for r in everything)  # only excluded carry one
 
 
 def test_agent_binding_limits_every_number(seeded: tuple[Store, Rubric]) -> None:

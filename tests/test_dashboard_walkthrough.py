@@ -3,7 +3,9 @@ segment), page numbers and periods that cannot be answered (a 400 that says why,
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections.abc import Iterator
 from urllib.parse import quote, unquote
@@ -137,3 +139,24 @@ def test_error_pages_keep_the_navigation_and_the_logout(api: Api) -> None:
     page = login(fresh(api), key).get("/ui/agents/A-1", headers=HTML)
     assert page.status_code == 404 and "My scorecard" in page.text and 'action="/ui/logout"' in page.text
     assert 'action="/ui/logout"' not in fresh(api).get("/ui/login?next=/ui/nope", headers=HTML).text
+
+
+def test_an_excluded_conversation_says_why_in_the_list_and_the_csv(api: Api) -> None:
+    from scorer.types import ScoreCard
+
+    rubric = load_rubric(RUBRIC)
+    odd = conversation(60).model_copy(update={"id": "excluded-odd"})
+    api.store.save_score_card(odd, rubric, ScoreCard(
+        conversation_id=odd.id, rubric_id=rubric.id, rubric_version=rubric.version, judge="eligibility",
+        score=None, status="excluded", excluded_reason="<b>spam</b>", judgements=[]))
+    client = _reviewer(api)
+    listing = client.get("/ui/conversations?start=all&status=excluded").text
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r'<td><a href="/ui/conversations/([^"]+)">.*?<td>(<span class="tag">excluded</span>.*?)</td>', listing, re.S)}
+    assert set(rows) == {"conv-048", "excluded-odd"}
+    assert "too_short" in rows["conv-048"]  # the seed's excluded card
+    assert "&lt;b&gt;spam&lt;/b&gt;" in rows["excluded-odd"] and "<b>spam" not in listing  # data, not markup
+    exported = {r["conversation_id"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/ui/conversations.csv?start=all&status=excluded").text))}
+    assert exported["conv-048"]["excluded_reason"] == "too_short"
+    assert exported["excluded-odd"]["excluded_reason"] == "<b>spam</b>"

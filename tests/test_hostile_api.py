@@ -44,7 +44,8 @@ def test_lone_surrogate_is_refused_and_the_others_accepted(api: Api, lang: str) 
     assert r.status_code == 202, r.text
     assert [a["id"] for a in r.json()["accepted"]] == [f"ok1-{lang}", f"ok2-{lang}"]
     [rejected] = r.json()["rejected"]
-    assert rejected["index"] == 1 and "lone surrogate" in rejected["reason"] and "turns.0.text" in rejected["reason"]
+    assert rejected["index"] == 1 and "lone surrogate" in rejected["reason"]
+    assert "turns.0.text (turn 1)" in rejected["reason"]  # the JSON path, and the turn as people count it
     single = _post(api, f'{{"rubric_id": "svc", "conversation": {bad}}}')
     assert single.status_code == 422 and "lone surrogate" in single.text
     odd_rubric = _post(api, '{"rubric_id": "svc\\udc00", "conversation": ' + json.dumps(conversation("x")) + "}")
@@ -128,11 +129,12 @@ def test_security_headers_on_every_response(api: Api) -> None:
 def test_webhook_payload_is_validated(api: Api) -> None:
     secret = {"X-Rubricate-Secret": "s3cret"}
     url = "/v1/labeling/webhook"
-    for payload in ({"action": "ANNOTATION_CREATED", "annotation": "nope", "task": {"id": 1}},
-                    {"action": "ANNOTATION_CREATED", "annotation": {"id": 1, "result": [{"value": 3}]},
-                     "task": {"id": "x"}},
-                    {"action": ["x"]}, [], {"action": "ANNOTATION_UPDATED", "annotation": {"id": 1},
-                                             "task": {"id": 1}, "project": {"title": 5}}):
+    payloads: list[Any] = [{"action": "ANNOTATION_CREATED", "annotation": "nope", "task": {"id": 1}},
+                           {"action": "ANNOTATION_CREATED", "annotation": {"id": 1, "result": [{"value": 3}]},
+                            "task": {"id": "x"}},
+                           {"action": ["x"]}, [], {"action": "ANNOTATION_UPDATED", "annotation": {"id": 1},
+                                                    "task": {"id": 1}, "project": {"title": 5}}]
+    for payload in payloads:
         r = api.client.post(url, json=payload, headers=secret)
         assert r.status_code == 422, (payload, r.text)
     assert api.client.post(url, json={"action": "x", "annotation": "nope"}).status_code == 401

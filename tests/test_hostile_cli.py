@@ -100,7 +100,7 @@ def test_lone_surrogate_is_refused_alone(env: Path, capsys: pytest.CaptureFixtur
     code, out, records = _score(env, [json.dumps(conv("ok-en")), bad, json.dumps(conv("ok-bg", "bg"))], capsys)
     assert [r["conversation_id"] for r in records] == ["ok-en", "ok-bg"]
     assert code == 1
-    assert "in.jsonl:2" in out and "lone surrogate" in out and "turns.0.text" in out
+    assert "in.jsonl:2" in out and "lone surrogate" in out and "turns.0.text (turn 1)" in out
     assert "Traceback" not in out
 
 

@@ -236,7 +236,7 @@ def test_first_response_and_gaps_from_timestamps() -> None:
 
 def test_silence_from_turn_end_to_next_start() -> None:
     got = timing(timed(("customer", 0, 5), ("agent", 8, 20), ("customer", 21, 30), ("agent", 45, 50)))
-    assert got["silence"].answer == "no" and "15 s before turn 3" in got["silence"].rationale
+    assert got["silence"].answer == "no" and "15 s before turn 4" in got["silence"].rationale  # index 3
     assert timing(timed(("customer", 0, 5), ("agent", 8, 20)))["silence"].answer == "yes"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -117,6 +118,20 @@ def test_review_sample_command(tmp_path: Path) -> None:
     assert bad.exit_code != 0 and "day, week, month, all" in bad.output
 
 
+
+def test_a_dry_run_shows_the_reviewers_queueing_assigns(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    rubric = tmp_path / "r.yaml"
+    rubric.write_text(RUBRIC_YAML)
+    args = ["review", "sample", "-r", str(rubric), "--per-agent", "2", "--seed", "3", "--reviewers", "ana,bogdan",
+            "--db", f"sqlite:///{tmp_path / 's.db'}"]
+    dry = CliRunner().invoke(build_app(), [*args, "--dry-run"])
+    assert dry.exit_code == 0 and "dry run: nothing was queued" in dry.output, dry.output
+    assert "ana" in dry.output and "bogdan" in dry.output and "—" not in dry.output
+    real = CliRunner().invoke(build_app(), args)
+    assert real.exit_code == 0 and "queued 4 judgement(s)" in real.output, real.output
+    assert dry.output.split("dry run")[0] == real.output.split("queued")[0]  # the same table, row for row
+
 @pytest.mark.labelstudio
 @pytest.mark.slow
 def test_reviewer_quotas_go_to_one_project_per_reviewer(tmp_path: Path, label_studio: Credentials) -> None:
@@ -130,7 +145,7 @@ def test_reviewer_quotas_go_to_one_project_per_reviewer(tmp_path: Path, label_st
     from label_studio_sdk import LabelStudio
 
     sdk = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
-    ana_tasks = list(sdk.tasks.list(project=result.projects["ana"], fields="all"))
+    ana_tasks: list[Any] = list(sdk.tasks.list(project=result.projects["ana"], fields="all"))
     assert len(ana_tasks) == 2 and "sample:per_agent" in ana_tasks[0].data["ai__greet"]
     sdk.annotations.create(id=ana_tasks[0].id, result=[
         {"from_name": "answer__greet", "to_name": "transcript", "type": "choices", "value": {"choices": ["no"]}}])

@@ -31,6 +31,7 @@ from api.schemas.conversations import AcceptedItem, IngestRequest, IngestResult,
 from api.schemas.links import INGEST_LINKS
 from api.schemas.results import JudgementOut, ScorecardOut
 from api.state import ServiceState
+from scorer.evidence import with_turn_labels
 from scorer.io import json_depth, printable
 from scorer.settings import Settings
 from scorer.store.ingest import recall_response, remember_response, store_conversations
@@ -47,8 +48,9 @@ ROUTE = "POST /v1/conversations"
 
 
 def _reason(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'conversation'}: "
-                     f"{SURROGATE if e['type'] == 'string_unicode' else e['msg']}" for e in exc.errors())
+    return with_turn_labels("; ".join(f"{'.'.join(map(str, e['loc'])) or 'conversation'}: "
+                                      f"{SURROGATE if e['type'] == 'string_unicode' else e['msg']}"
+                                      for e in exc.errors()))
 
 
 def _limit_problem(conversation: Conversation, settings: Settings) -> str | None:

@@ -22,6 +22,8 @@ __all__ = ["router"]
 router = APIRouter(tags=["disputes"], responses=AUTH_ERRORS)
 DisputeKey = Annotated[ApiKey, Depends(require("agent", "reviewer"))]
 AgentKey = Annotated[ApiKey, Depends(require("agent"))]
+MAX_LIMIT = 1000
+"""The largest ``limit`` of ``GET /v1/disputes``."""
 
 
 class DisputeIn(BaseModel):
@@ -54,9 +56,14 @@ def create_dispute(conversation_id: Annotated[str, Path(max_length=255)], body: 
 def disputes(store: StoreDep, key: DisputeKey,
              status_: Annotated[Literal["open", "upheld", "overturned"] | None,
                                 Query(alias="status", description="Only disputes in this state.")] = None,
+             limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="At most this many disputes "
+                                                "(leave it out for every one).")] = None,
+             offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many of the newest first "
+                                          "(with `limit`, the next page is `offset + limit`).")] = 0,
              ) -> list[Dispute]:
-    """Newest first. Reviewers see every dispute; an agent key sees its own, with their outcomes."""
-    return list_disputes(store, status=status_, agent_id=agent_scope(key))
+    """Newest first. Reviewers see every dispute; an agent key sees its own, with their outcomes. ``limit`` and
+    ``offset`` page the list (in SQL); the response is the same list of disputes."""
+    return list_disputes(store, status=status_, agent_id=agent_scope(key), limit=limit, offset=offset)
 
 
 @router.get("/v1/disputes/{dispute_id}", response_model=Dispute, summary="One dispute and its outcome",

@@ -23,7 +23,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 CSV_COLUMNS = ["conversation_id", "started_at", "agent_id", "agent_name", "team", "channel", "language", "csat",
-               "score", "status", "auto_failed", "provisional", "rubric_version"]
+               "score", "status", "auto_failed", "provisional", "rubric_version", "excluded_reason"]
 
 
 @router.get("/conversations", summary="Conversations, filtered, sorted and paged")
@@ -56,7 +56,8 @@ def conversation_csv(request: Request, viewer: ViewerDep) -> Response:
                                  row.agent_id or "", row.agent_name or "", row.team or "", row.channel,
                                  row.language or "", "" if row.csat is None else row.csat,
                                  "" if row.score is None else f"{row.score:.2f}", row.status,
-                                 int(row.auto_failed), int(row.provisional), row.rubric_version])
+                                 int(row.auto_failed), int(row.provisional), row.rubric_version,
+                                 row.excluded_reason or ""])
                 if n % 500 == 0:
                     yield out.getvalue()
                     out.seek(0)
@@ -83,9 +84,9 @@ def conversation_page(request: Request, conversation_id: str, viewer: ViewerDep)
     turns, anchors = highlight_turns(view.conversation, view.card, failing)
     criteria = {c.id: c for c in view.rubric.criteria} if view.rubric else {}
     disputes = {}  # the newest dispute of each criterion (oldest first in, newest wins)
-    for d in reversed(list_disputes(store_of(request), agent_id=viewer.agent_id)):
-        if d.conversation_id == view.conversation.id:
-            disputes[d.criterion_id] = d
+    for d in reversed(list_disputes(store_of(request), agent_id=viewer.agent_id,
+                                    conversation_id=view.conversation.id)):
+        disputes[d.criterion_id] = d
     return render(request, "conversation.html", viewer=viewer, view=view, c=view.conversation, turns=turns,
                   anchors=anchors, failing=failing, criteria=criteria, disputes=disputes,
                   can_dispute=viewer.agent_id is not None, params={}, active="conversations")

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
+from scorer.evidence import turn_label
 from scorer.types import Conversation, ScoreCard
 
 __all__ = ["NEUTRAL", "STATIC", "ChartSpec", "Segment", "chart", "highlight_turns", "query_string", "render",
@@ -71,7 +72,7 @@ def query_string(params: dict[str, Any], **overrides: Any) -> str:
 def templates() -> Jinja2Templates:
     """The page templates (built on first use, not at import)."""
     built = Jinja2Templates(directory=str(HERE / "templates"))
-    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd, seg=_segment)
+    built.env.filters.update(pct=_pct, num=_num, when=_when, usd=_usd, seg=_segment, turn_label=turn_label)
     built.env.globals.update(query=query_string)
     return built
 

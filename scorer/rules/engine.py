@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
+from scorer.evidence import turn_label
 from scorer.rules.check import ALL_LANGUAGES, TIMING_KINDS, Check, language_key
 from scorer.rules.matcher import Hit, PhraseMatcher
 from scorer.rules.normalise import Normalised, normalise, transliterate_bg
@@ -142,7 +143,7 @@ class CompiledRules:
 
 def _phrase_judgement(criterion_id: str, check: Check, found: list[Evidence]) -> Judgement:
     where = _describe_scope(check)
-    quoted = "; ".join(f"“{e.quote}” (turn {e.turn})" for e in found[:5]) + (" …" if len(found) > 5 else "")
+    quoted = "; ".join(f"“{e.quote}” ({turn_label(e.turn)})" for e in found[:5]) + (" …" if len(found) > 5 else "")
     if check.forbid:
         if found:
             return _judgement(criterion_id, check, "no", f"forbidden phrase(s) in {where}: {quoted}", found)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from scorer.evidence import whole_turn
+from scorer.evidence import turn_label, whole_turn
 from scorer.rules.check import Check
 from scorer.types import Conversation, Evidence, Turn
 
@@ -49,7 +49,7 @@ def _missing(conversation: Conversation, turns: list[int], attribute: str = "tim
     absent = [i for i in turns if getattr(conversation.turns[i], attribute) is None]
     if not absent:
         return None
-    shown = ", ".join(map(str, absent[:5])) + ("…" if len(absent) > 5 else "")
+    shown = ", ".join(str(i + 1) for i in absent[:5]) + ("…" if len(absent) > 5 else "")
     what = "timestamps" if attribute == "timestamp" else "end times"
     return TimingResult(None, f"no {what} on turn(s) {shown}: this timing check needs the turn's '{attribute}'")
 
@@ -60,13 +60,13 @@ def _first_response(c: Conversation, check: Check, limit: float) -> TimingResult
         return TimingResult(None, f"no turn of another party before the {check.speaker} spoke: nothing to respond to")
     reply = next((i for i in range(first + 1, len(c.turns)) if _is(c.turns[i], check.speaker)), None)
     if reply is None:
-        return TimingResult("no", f"the {check.speaker} never replied to turn {first}")
+        return TimingResult("no", f"the {check.speaker} never replied to {turn_label(first)}")
     if (missing := _missing(c, [first, reply])) is not None:
         return missing
     waited = _seconds(c.turns[reply].timestamp, c.turns[first].timestamp)  # type: ignore[arg-type]
     answer = "yes" if waited <= limit else "no"
-    return TimingResult(answer, f"first response after {waited:.0f} s (turn {first} → turn {reply}); limit "
-                                f"{limit:g} s", [whole_turn(c, reply)])
+    return TimingResult(answer, f"first response after {waited:.0f} s ({turn_label(first)} → {turn_label(reply)}); "
+                                f"limit {limit:g} s", [whole_turn(c, reply)])
 
 
 def _response_gap(c: Conversation, check: Check, limit: float) -> TimingResult:
@@ -84,7 +84,8 @@ def _response_gap(c: Conversation, check: Check, limit: float) -> TimingResult:
         return TimingResult(None, f"no turn of another party answered by the {check.speaker}: no response gap")
     late = [w for w in waits if w[0] > limit]
     longest = max(waits)
-    text = f"longest wait {longest[0]:.0f} s (turn {longest[1]} → turn {longest[2]}); limit {limit:g} s"
+    text = (f"longest wait {longest[0]:.0f} s ({turn_label(longest[1])} → {turn_label(longest[2])}); "
+            f"limit {limit:g} s")
     if late:
         return TimingResult("no", f"{len(late)} repl{'y' if len(late) == 1 else 'ies'} over the limit; " + text,
                             [whole_turn(c, i) for _, _, i in late])
@@ -105,7 +106,7 @@ def _silence(c: Conversation, check: Check, limit: float) -> TimingResult:
     basis = "" if all(c.turns[i - 1].end for _, i in pauses) else " (from turn starts where 'end' is missing)"
     longest = max(pauses)
     long = [p for p in pauses if p[0] > limit]
-    text = f"longest silence {longest[0]:.0f} s before turn {longest[1]}{basis}; limit {limit:g} s"
+    text = f"longest silence {longest[0]:.0f} s before {turn_label(longest[1])}{basis}; limit {limit:g} s"
     return TimingResult("no" if long else "yes", text, [whole_turn(c, i) for _, i in long])
 
 
@@ -125,7 +126,7 @@ def _overlap(c: Conversation, check: Check, limit: float) -> TimingResult:
                                    "change(s)")
     worst = max(over)
     return TimingResult("no", f"the {check.speaker} talked over the other party {len(over)} time(s); longest "
-                              f"{worst[0]:.1f} s at turn {worst[1]}", [whole_turn(c, i) for _, i in over])
+                              f"{worst[0]:.1f} s at {turn_label(worst[1])}", [whole_turn(c, i) for _, i in over])
 
 
 _KINDS = {"first_response": _first_response, "response_gap": _response_gap, "silence": _silence,

@@ -9,9 +9,10 @@ from scoring, ``RUBRICATE_DISPUTE_WINDOW_DAYS``) are refused with a clear messag
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from scorer._errors import RubricateError
@@ -28,8 +29,8 @@ from scorer.store.programme_models import DisputeRow
 from scorer.store.repository import Store
 from scorer.types import Judgement, Rubric
 
-__all__ = ["Dispute", "DisputeError", "current_answers", "dispute_comments", "list_disputes", "open_dispute",
-           "resolve_disputes"]
+__all__ = ["Dispute", "DisputeError", "count_disputes", "current_answers", "dispute_comments", "list_disputes",
+           "open_dispute", "resolve_disputes"]
 
 
 class DisputeError(RubricateError):
@@ -130,18 +131,34 @@ def open_dispute(store: Store, conversation_id: str, criterion_id: str, comment:
         return _out(row)
 
 
-def list_disputes(store: Store, *, status: str | None = None, agent_id: str | None = None,
-                  dispute_id: int | None = None) -> list[Dispute]:
-    """Disputes, newest first, filtered by status, agent or id."""
-    query = select(DisputeRow)
+def _filtered(query: Select[Any], status: str | None, agent_id: str | None, dispute_id: int | None,
+              conversation_id: str | None) -> Select[Any]:
     if status:
         query = query.where(DisputeRow.status == status)
     if agent_id is not None:
         query = query.where(DisputeRow.agent_id == agent_id)
     if dispute_id is not None:
         query = query.where(DisputeRow.id == dispute_id)
+    if conversation_id is not None:
+        query = query.where(DisputeRow.conversation_id == conversation_id)
+    return query
+
+
+def list_disputes(store: Store, *, status: str | None = None, agent_id: str | None = None,
+                  dispute_id: int | None = None, conversation_id: str | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[Dispute]:
+    """Disputes, newest first, filtered by status, agent, id or conversation; ``limit``/``offset`` page them in SQL
+    (no limit: every matching dispute)."""
+    query = _filtered(select(DisputeRow), status, agent_id, dispute_id, conversation_id)
+    query = query.order_by(DisputeRow.id.desc()).offset(offset).limit(limit)
     with store.session() as s:
-        return [_out(r) for r in s.scalars(query.order_by(DisputeRow.id.desc()))]
+        return [_out(r) for r in s.scalars(query)]
+
+
+def count_disputes(store: Store, *, status: str | None = None, agent_id: str | None = None) -> int:
+    """How many disputes :func:`list_disputes` would list with these filters and no limit (counted in SQL)."""
+    with store.session() as s:
+        return s.scalar(_filtered(select(func.count(DisputeRow.id)), status, agent_id, None, None)) or 0
 
 
 def dispute_comments(store: Store, judgement_ids: list[int]) -> dict[int, str]:

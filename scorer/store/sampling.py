@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from scorer.conditions import field_values
-from scorer.sampling import Candidate, Pick
+from scorer.sampling import Candidate, Pick, assign_reviewers
 from scorer.store.models import (
     ConversationRow,
     JudgementRow,
@@ -69,12 +69,12 @@ def candidates(store: Store, rubric: Rubric, *, balance: Sequence[str] = (), jud
 
 def queue_picks(store: Store, rubric: Rubric, picks: Sequence[Pick], *, reviewers: Sequence[str] = (),
                 judge: str | None = None) -> list[QueuedPick]:
-    """Queue every judgement of each picked conversation; conversations are dealt to ``reviewers`` in turn."""
+    """Queue every judgement of each picked conversation; conversations are dealt to ``reviewers`` in turn
+    (:func:`scorer.sampling.assign_reviewers`)."""
     queued: list[QueuedPick] = []
     with store.session() as s:
         newest = _newest_cards(s, rubric, judge)
-        for index, pick in enumerate(picks):
-            reviewer = reviewers[index % len(reviewers)] if reviewers else None
+        for pick, reviewer in zip(picks, assign_reviewers(picks, reviewers), strict=True):
             card_id = newest[pick.conversation_id][0]
             added = 0
             for judgement_id in s.scalars(select(JudgementRow.id).where(JudgementRow.score_card_id == card_id)):

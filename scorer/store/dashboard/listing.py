@@ -7,20 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from scorer.store.dashboard.filters import FilterError, Scope, occurred
 from scorer.store.models import ConversationRow, JudgementRow, RubricVersionRow, ScoreCardRow
 
-__all__ = ["SORTS", "STATUSES", "ListQuery", "ListRow", "iter_rows", "list_page"]
+__all__ = ["PAGE_SIZE", "SORTS", "STATUSES", "ListQuery", "ListRow", "iter_rows", "list_page", "page_number"]
 
 SORTS = {"started": occurred(), "score": ScoreCardRow.score, "agent": ConversationRow.agent_id,
          "team": ConversationRow.team, "id": ConversationRow.external_id, "csat": ConversationRow.csat}
 STATUSES = ("scored", "excluded", "unscored", "auto_failed", "provisional")
 PAGE_SIZE = 50
+"""Rows on a page of a dashboard list (conversations, disputes)."""
 MAX_PAGE = 1_000_000
 """The highest page number read (50 million rows); a larger one would overflow the database's OFFSET."""
+
+
+def page_number(raw: str | None) -> int:
+    """A dashboard list's ``page=`` parameter (1 when absent); :class:`FilterError` (a 400) for anything that is
+    not a page number from 1 to :data:`MAX_PAGE`."""
+    page = (raw or "1").strip()
+    digits = page.lstrip("0")
+    if not page.isdecimal() or not digits:
+        raise FilterError(f"page={page[:20]!r} is not a page number")
+    if len(digits) > len(str(MAX_PAGE)) or int(digits) > MAX_PAGE:
+        raise FilterError(f"page={page[:20]!r} is beyond the last page; pages go up to {MAX_PAGE:,}")
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -56,14 +69,8 @@ class ListQuery:
         sort = params.get("sort") or "started"
         if sort not in SORTS:
             raise FilterError(f"sort={sort!r}: use one of {', '.join(SORTS)}")
-        page = (params.get("page") or "1").strip()
-        digits = page.lstrip("0")
-        if not page.isdecimal() or not digits:
-            raise FilterError(f"page={page[:20]!r} is not a page number")
-        if len(digits) > len(str(MAX_PAGE)) or int(digits) > MAX_PAGE:
-            raise FilterError(f"page={page[:20]!r} is beyond the last page; pages go up to {MAX_PAGE:,}")
         return cls(status, params.get("criterion") or None, outcome, number("score_min"), number("score_max"), sort,
-                   params.get("order", "desc") != "asc", int(digits))
+                   params.get("order", "desc") != "asc", page_number(params.get("page")))
 
     def params(self) -> dict[str, str]:
         data: dict[str, Any] = {"status": self.status, "criterion": self.criterion, "outcome": self.outcome,
@@ -86,13 +93,21 @@ class ListRow:
     auto_failed: bool
     provisional: bool
     rubric_version: str
+    excluded_reason: str | None = None
+    """Why an excluded card was not scored (``too_short``, ``bot_only``, ``spam`` …); None for other cards."""
+
+
+def _excluded_reason() -> Any:
+    """The card payload's ``excluded_reason``, read only for excluded cards (a scored card's payload is not parsed)."""
+    return case((ScoreCardRow.status == "excluded", ScoreCardRow.payload["excluded_reason"].as_string()), else_=None)
 
 
 def _query(scope: Scope, q: ListQuery) -> Select[Any]:
     query = scope.base(ConversationRow.external_id, occurred(), ConversationRow.agent_id,
                        ConversationRow.agent_name, ConversationRow.team, ConversationRow.channel,
                        ConversationRow.language, ConversationRow.csat, ScoreCardRow.score, ScoreCardRow.status,
-                       ScoreCardRow.auto_failed, ScoreCardRow.provisional, RubricVersionRow.version).join(
+                       ScoreCardRow.auto_failed, ScoreCardRow.provisional, RubricVersionRow.version,
+                       _excluded_reason()).join(
         RubricVersionRow, RubricVersionRow.id == ScoreCardRow.rubric_version_id)
     scored = and_(ScoreCardRow.status != "excluded", ScoreCardRow.score.is_not(None))
     if q.status == "excluded":
