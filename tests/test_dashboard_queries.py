@@ -29,6 +29,7 @@ from scorer.store.models import ConversationRow, JudgementRow, ReviewEventRow, R
 from scorer.types import Rubric
 from tests._dashboard_data import seed
 from tests._pg import fresh_postgres_url
+from tests._standing import counted
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -168,11 +169,13 @@ def test_criterion_answers_and_reviews_match_the_rows(seeded: tuple[Store, Rubri
         reviews = review_counts(s, scope)
         events = list(s.scalars(select(ReviewEventRow).where(ReviewEventRow.kind.in_(("confirmed", "corrected")))))
     assert judgements and queue and events
+    answers = counted(store)
+    assert any(answers[j.id] != (j.status, j.answer) for j in judgements), "the seed corrects some answers"
     for criterion in rubric.criteria:
-        mine = [j for j in judgements if j.criterion_id == criterion.id]
-        scored = [j for j in mine if j.status == "scored"]
-        failed = [j for j in scored if criterion.scale.is_failing(j.answer or "")]
-        na = [j for j in scored if j.answer == "na"]
+        mine = [answers[j.id] for j in judgements if j.criterion_id == criterion.id]
+        scored = [a for status, a in mine if status == "scored"]
+        failed = [a for a in scored if criterion.scale.is_failing(a or "")]
+        na = [a for a in scored if a == "na"]
         got = stats[criterion.id]
         assert (got.failed, got.na, got.unscored) == (len(failed), len(na), len(mine) - len(scored))
         assert got.judged == len(scored) - len(na)
@@ -188,12 +191,13 @@ def test_agent_card_compares_with_the_previous_period(seeded: tuple[Store, Rubri
         card = agent_card(s, scope, "A-3")
         judgements = list(s.scalars(select(JudgementRow)))
     assert card is not None and card.team == "Tech" and card.name == "Chen Wei"
+    counts = counted(store)
 
     def pass_rate(period: list[Raw], criterion_id: str) -> float | None:
         ids = {r.card_id for r in period if r.agent == "A-3"}
         scale = rubric.criterion(criterion_id).scale
-        answers = [j.answer for j in judgements if j.score_card_id in ids and j.criterion_id == criterion_id
-                   and j.status == "scored" and j.answer != "na"]
+        answers = [counts[j.id][1] for j in judgements if j.score_card_id in ids and j.criterion_id == criterion_id
+                   and counts[j.id][0] == "scored" and counts[j.id][1] != "na"]
         return sum(not scale.is_failing(a or "") for a in answers) / len(answers) if answers else None
 
     previous = in_period(rows, start - timedelta(days=14), start - timedelta(days=1))

@@ -36,6 +36,7 @@ from scorer.types import Conversation, Review, Rubric, ScoreCard
 from scorer.usage import Usage
 from tests._dashboard_data import RUBRIC, conversation
 from tests._pg import fresh_postgres_url
+from tests._standing import counted_answers
 
 POLICY = RoutingPolicy(threshold=0.8, audit_rate=0.0)
 D = date
@@ -105,6 +106,7 @@ def assert_consistent(store: Store) -> None:
         versions = list(s.scalars(select(RubricVersionRow.version)))
     for filters in [*FILTERS, *(Filters(all_dates=True, version=v) for v in versions)]:
         assert numbers(store, filters, exact=False) == numbers(store, filters, exact=True), filters
+    assert [c[:6] for c in numbers(store, Filters(all_dates=True), exact=False)["criteria"]] == counted_answers(store)
 
 
 def newest_judgements(store: Store, external_id: str) -> list[JudgementRow]:

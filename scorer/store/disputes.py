@@ -16,7 +16,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from scorer._errors import RubricateError
-from scorer.scoring import score_card
 from scorer.store.models import (
     ConversationRow,
     JudgementRow,
@@ -27,7 +26,8 @@ from scorer.store.models import (
 )
 from scorer.store.programme_models import DisputeRow
 from scorer.store.repository import Store
-from scorer.types import Judgement, Rubric
+from scorer.store.standing import rescore_card, stands
+from scorer.types import Rubric
 
 __all__ = ["Dispute", "DisputeError", "count_disputes", "current_answers", "dispute_comments", "list_disputes",
            "open_dispute", "resolve_disputes"]
@@ -75,7 +75,7 @@ def _aware(value: datetime) -> datetime:
 def current_answers(events: list[ReviewEventRow]) -> str | None:
     """The answer of the newest standing human decision among ``events`` (oldest first), None when none."""
     for event in reversed(events):
-        if event.source != "ai" and not event.superseded and event.kind != "deleted" and event.answer is not None:
+        if stands(event):
             return event.answer
     return None
 
@@ -178,37 +178,16 @@ def resolve_disputes(store: Store, rubric: Rubric) -> list[Dispute]:
                                                            DisputeRow.rubric_version == rubric.version)):
             events = list(s.scalars(select(ReviewEventRow).where(ReviewEventRow.judgement_id == dispute.judgement_id)
                                     .order_by(ReviewEventRow.id)))
-            decided = [e for e in events if e.source != "ai" and not e.superseded and e.kind != "deleted"
-                       and e.answer is not None and _aware(e.created_at) >= _aware(dispute.created_at)]
+            decided = [e for e in events if stands(e) and _aware(e.created_at) >= _aware(dispute.created_at)]
             if not decided:
                 continue
             decision = decided[-1]
-            judgement_row = s.get_one(JudgementRow, dispute.judgement_id)
-            card_row = judgement_row.score_card
-            judgements, reviewed = [], set()
-            for j in card_row.judgements:
-                stored = Judgement.model_validate(j.payload)
-                answer = current_answers(list(s.scalars(select(ReviewEventRow).where(
-                    ReviewEventRow.judgement_id == j.id).order_by(ReviewEventRow.id))))
-                judgements.append(stored if answer is None else stored.model_copy(
-                    update={"status": "scored", "answer": answer, "reason": None}))
-                if answer is not None:
-                    reviewed.add(j.criterion_id)
-            # a reviewer's answer is sure; the AI's auto-fails stay as they were (applied or pending)
-            pending = set(card_row.payload.get("pending_auto_fail") or [])
-            recomputed = score_card(dispute.conversation_id, rubric, card_row.judge, judgements, reviewed=reviewed,
-                                    auto_fail_threshold=lambda cid, p=pending: 2.0 if cid in p else 0.0)  # type: ignore[misc]
+            card_row = s.get_one(JudgementRow, dispute.judgement_id).score_card
+            rescore_card(s, card_row, {"dispute_id": dispute.id})
             now = datetime.now(UTC)
-            history = [*card_row.payload.get("score_history", []),
-                       {"score": card_row.score, "replaced_at": now.isoformat(), "dispute_id": dispute.id}]
-            card_row.score = recomputed.score
-            card_row.auto_failed, card_row.provisional = recomputed.auto_failed, recomputed.provisional
-            card_row.payload = {**card_row.payload, "score": recomputed.score, "auto_failed": recomputed.auto_failed,
-                                "auto_failed_by": recomputed.auto_failed_by, "provisional": recomputed.provisional,
-                                "pending_auto_fail": recomputed.pending_auto_fail, "score_history": history}
             dispute.status = "overturned" if decision.answer != dispute.disputed_answer else "upheld"
             dispute.decided_answer, dispute.reviewer = decision.answer, decision.reviewer
-            dispute.reviewer_comment, dispute.score_after = decision.comment, recomputed.score
+            dispute.reviewer_comment, dispute.score_after = decision.comment, card_row.score
             dispute.resolved_at, dispute.open_judgement_id = now, None
             resolved.append(_out(dispute))
     return resolved

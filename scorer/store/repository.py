@@ -25,6 +25,7 @@ from scorer.store.models import (
     ScoreCardRow,
     SyncStateRow,
 )
+from scorer.store.standing import rescore_card
 from scorer.types import Conversation, Evidence, Judgement, Review, Rubric, ScoreCard
 
 __all__ = ["Store"]
@@ -171,7 +172,7 @@ class Store:
         """Update a stored card after its unscored judgements were retried; other judgements stay untouched.
 
         Only rows that were unscored are rewritten (their history gains a new ``ai`` event), so reviews attached
-        to scored judgements are never affected.
+        to scored judgements are never affected; the score counts reviewers' standing answers, as after a review.
         """
         with self.session() as s:
             card_id = _card_id(s, conversation, rubric, card.judge)
@@ -193,7 +194,11 @@ class Store:
                     source="ai", external_id=card.judge, external_version="retry",
                 ))
             row.score, row.auto_failed, row.provisional = card.score, card.auto_failed, card.provisional
-            row.payload = card.model_dump(mode="json", exclude={"judgements"})
+            history = row.payload.get("score_history")
+            row.payload = card.model_dump(mode="json", exclude={"judgements"}) | (
+                {"score_history": history} if history else {})
+            s.flush()
+            rescore_card(s, row, {"review": True}, rubric=rubric)  # reviewers' standing answers still count
             return card_id
 
     def delete_score_card(self, conversation: Conversation, rubric: Rubric, judge: str) -> bool:

@@ -14,9 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from scorer.scoring import score_card
 from scorer.store.models import (
     ConversationRow,
     JudgementRow,
@@ -26,7 +24,8 @@ from scorer.store.models import (
     ScoreCardRow,
 )
 from scorer.store.repository import Store
-from scorer.types import Conversation, Judgement, Review, Rubric
+from scorer.store.standing import rescore_card
+from scorer.types import Conversation, Judgement, Review
 
 __all__ = ["QueuedItem", "agreement", "enqueue_routed", "mark_pushed", "queued_items", "record_review",
            "review_counts", "supersede_missing"]
@@ -101,6 +100,10 @@ def record_review(store: Store, judgement_id: int, review: Review, *, external_v
                     ReviewEventRow.external_id == (review.external_id or ""),
                     ReviewEventRow.external_version == external_version)) is not None:
                 return False
+            # reviews of one card are recorded one at a time (PostgreSQL; SQLite serialises writers): each re-scores
+            # the card with every decision committed before it
+            card = s.scalars(select(ScoreCardRow).join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id)
+                             .where(JudgementRow.id == judgement_id).with_for_update(of=ScoreCardRow)).one()
             queue = s.scalar(select(ReviewQueueRow).where(ReviewQueueRow.judgement_id == judgement_id))
             for older in s.scalars(select(ReviewEventRow).where(
                     ReviewEventRow.judgement_id == judgement_id, ReviewEventRow.source == review.source,
@@ -116,41 +119,11 @@ def record_review(store: Store, judgement_id: int, review: Review, *, external_v
             if queue is not None:
                 queue.state = "queued" if review.kind == "deleted" else "reviewed"
             s.flush()
-            _settle_pending_auto_fail(s, judgement_id)
+            # the reviewer's standing answer counts in the score (a deletion brings back the one before)
+            rescore_card(s, card, {"review": True})
             return True
     except IntegrityError:  # the webhook and the poller stored the same version at the same moment
         return False
-
-
-def _settle_pending_auto_fail(s: Session, judgement_id: int) -> None:
-    """Re-score a card once a reviewer decided one of its pending (or applied) auto-fail criteria.
-
-    A confirmed failing answer (or a correction to a failing one) applies the auto-fail; a correction to a passing
-    answer lifts it and the score counts the corrected answer. Other pending criteria stay pending.
-    """
-    judgement_row = s.get_one(JudgementRow, judgement_id)
-    card_row = judgement_row.score_card
-    payload = dict(card_row.payload)
-    pending = list(payload.get("pending_auto_fail") or [])
-    if judgement_row.criterion_id not in (*pending, *(payload.get("auto_failed_by") or [])):
-        return
-    rubric = Rubric.model_validate(s.get_one(RubricVersionRow, card_row.rubric_version_id).definition)
-    rows = {j.id: j for j in card_row.judgements}
-    decided: dict[str, str | None] = {}
-    for event in s.scalars(select(ReviewEventRow).where(
-            ReviewEventRow.judgement_id.in_(list(rows)), ReviewEventRow.superseded.is_(False),
-            ReviewEventRow.kind.in_(("confirmed", "corrected"))).order_by(ReviewEventRow.id)):
-        row = rows[event.judgement_id]
-        decided[row.criterion_id] = event.answer if event.kind == "corrected" else (event.answer or row.answer)
-    judgements = [Judgement.model_validate(j.payload) for j in card_row.judgements]
-    judgements = [j.model_copy(update={"answer": decided[j.criterion_id], "status": "scored"})
-                  if decided.get(j.criterion_id) else j for j in judgements]
-    card = score_card(str(payload.get("conversation_id")), rubric, card_row.judge, judgements,
-                      auto_fail_threshold=lambda cid: 2.0 if cid in pending else 0.0, reviewed=set(decided))
-    fields = {"score", "auto_failed", "auto_failed_by", "provisional", "pending_auto_fail", "categories"}
-    payload.update(card.model_dump(mode="json", include=fields))
-    card_row.payload = payload
-    card_row.score, card_row.auto_failed, card_row.provisional = card.score, card.auto_failed, card.provisional
 
 
 def supersede_missing(store: Store, source: str, task_judgements: dict[int, list[int]],

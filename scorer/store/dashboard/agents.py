@@ -24,6 +24,7 @@ from scorer.store.dashboard.overview import (
     trend,
 )
 from scorer.store.models import ConversationRow, JudgementRow, ScoreCardRow
+from scorer.store.standing import effective_answer, effective_status, standing_events
 from scorer.types import Evidence, Judgement, Rubric
 
 __all__ = ["AgentCard", "CoachingItem", "Example", "agent_card", "agent_identity"]
@@ -92,17 +93,27 @@ def _most_common(rows: Any) -> tuple[str | None, str | None] | None:
 
 
 def _examples(session: Session, scope: Scope, criterion_id: str, answers: list[str], limit: int) -> list[Example]:
-    """The newest judgements of the criterion with one of ``answers``, those quoting evidence first."""
+    """The newest judgements of the criterion with one of ``answers`` (a reviewer's standing answer counting over
+    the AI's, and then quoted with the reviewer's evidence and comment), those quoting evidence first."""
     found: list[Example] = []
-    for payload, external_id, when in _newest(session, scope, lambda part: part.base(
-            JudgementRow.payload, ConversationRow.external_id, occurred()).join(
-            JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
-            JudgementRow.criterion_id == criterion_id, JudgementRow.status == "scored",
-            JudgementRow.answer.in_(answers)).order_by(occurred().desc(), ScoreCardRow.id.desc()), limit * 4):
+    rows = _newest(session, scope, lambda part: part.base(
+        JudgementRow.id, JudgementRow.payload, ConversationRow.external_id, occurred()).join(
+        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
+        JudgementRow.criterion_id == criterion_id, effective_status() == "scored",
+        effective_answer().in_(answers)).order_by(occurred().desc(), ScoreCardRow.id.desc()), limit * 4)
+    reviewed = standing_events(session, [r[0] for r in rows])
+    for judgement_id, payload, external_id, when in rows:
         judgement = Judgement.model_validate(payload)
         if isinstance(when, str):
             when = datetime.fromisoformat(when)
-        found.append(Example(external_id, when, judgement.answer, judgement.evidence, judgement.rationale))
+        example = Example(external_id, when, judgement.answer, judgement.evidence, judgement.rationale)
+        if (event := reviewed.get(judgement_id)) is not None:
+            ai_stands = event.answer == judgement.answer
+            example.answer = event.answer
+            example.evidence = [Evidence.model_validate(e) for e in event.evidence] or (
+                judgement.evidence if ai_stands else [])
+            example.rationale = event.comment or (judgement.rationale if ai_stands else "")
+        found.append(example)
     found.sort(key=lambda e: not e.evidence)  # stable: newest with evidence first
     return found[:limit]
 

@@ -22,6 +22,7 @@ from scorer.store.models import (
     RubricVersionRow,
     ScoreCardRow,
 )
+from scorer.store.standing import effective_answer, effective_status
 from scorer.types import Conversation, Judgement, Review, Rubric, ScoreCard
 
 __all__ = ["ConversationView", "CriterionView", "conversation_view", "criterion_view"]
@@ -105,10 +106,10 @@ def criterion_view(session: Session, scope: Scope, criterion_id: str) -> Criteri
     if rubric is None or criterion_id not in {c.id for c in rubric.criteria}:
         return None
     day = day_of(scope.dialect, occurred()).label("day")
-    query = scope.base(day, JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer, func.count()).join(
+    status, answer = effective_status(), effective_answer()  # a reviewer's standing answer counts over the AI's
+    query = scope.base(day, JudgementRow.criterion_id, status, answer, func.count()).join(
         JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).where(
-        JudgementRow.criterion_id == criterion_id).group_by(day, JudgementRow.criterion_id, JudgementRow.status,
-                                                             JudgementRow.answer)
+        JudgementRow.criterion_id == criterion_id).group_by(day, JudgementRow.criterion_id, status, answer)
     by_week: dict[date, list[Any]] = defaultdict(list)
     rows = session.execute(query).all()
     for d, cid, status, answer, count in rows:

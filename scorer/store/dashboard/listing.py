@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scorer.store.dashboard.filters import FilterError, Scope, occurred
 from scorer.store.models import ConversationRow, JudgementRow, RubricVersionRow, ScoreCardRow
+from scorer.store.standing import effective_answer, effective_status
 
 __all__ = ["PAGE_SIZE", "SORTS", "STATUSES", "ListQuery", "ListRow", "iter_rows", "list_page", "page_number"]
 
@@ -138,16 +139,16 @@ def _outcome(scope: Scope, q: ListQuery) -> list[Any]:
         scale = scope.rubric.criterion(q.criterion).scale
     except KeyError as exc:
         raise FilterError(str(exc.args[0])) from exc
+    status, answer = effective_status(), effective_answer()  # a reviewer's standing answer counts over the AI's
     if q.outcome == "unscored":
-        return [JudgementRow.status == "unscored"]
+        return [status == "unscored"]
     if q.outcome == "na":
-        return [JudgementRow.status == "scored", JudgementRow.answer == "na"]
+        return [status == "scored", answer == "na"]
     failing = [a for a in scale.levels if scale.is_failing(a)]
     if q.outcome == "fail":
-        return [JudgementRow.status == "scored", JudgementRow.answer.in_(failing)]
+        return [status == "scored", answer.in_(failing)]
     if q.outcome == "pass":
-        return [JudgementRow.status == "scored", JudgementRow.answer.in_([a for a in scale.levels
-                                                                          if a not in failing])]
+        return [status == "scored", answer.in_([a for a in scale.levels if a not in failing])]
     return []
 
 

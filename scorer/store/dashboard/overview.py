@@ -28,6 +28,7 @@ from scorer.store.dashboard.results import (
 )
 from scorer.store.models import ConversationRow, JudgementRow, ReviewEventRow, ReviewQueueRow, ScoreCardRow
 from scorer.store.rollup import CARD_COLUMNS, card_measures
+from scorer.store.standing import effective_answer, effective_status
 
 __all__ = [
     "Bucket",
@@ -128,14 +129,15 @@ def trend_and_breakdowns(session: Session, scope: Scope) -> tuple[list[Bucket], 
 
 
 def criterion_stats(session: Session, scope: Scope) -> list[CriterionStats]:
-    """Per criterion of the rubric: answer counts over the current cards (grouped in SQL by criterion and answer)."""
+    """Per criterion of the rubric: answer counts over the current cards (grouped in SQL by criterion and answer;
+    a reviewer's standing answer counts over the AI's)."""
     if scope.rubric is None:
         return []
     if (version := scope.rollup_version) is not None:
         return rolled.criterion_stats(session, scope, version)
-    query = scope.base(JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer, func.count()).join(
-        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(
-        JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer)
+    status, answer = effective_status(), effective_answer()  # a reviewer's standing answer counts over the AI's
+    query = scope.base(JudgementRow.criterion_id, status, answer, func.count()).join(
+        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(JudgementRow.criterion_id, status, answer)
     return fold_answers(scope.rubric, session.execute(query).all())
 
 

@@ -34,6 +34,7 @@ from scorer.store.rollup_models import (
     DirtyRow,
     QueueDayRow,
 )
+from scorer.store.standing import effective_answer, effective_status
 
 __all__ = ["CARD_COLUMNS", "Key", "card_measures", "key_of", "keys_of", "mark", "month_end", "month_start", "rebuild",
            "refresh", "settle", "week_start"]
@@ -126,9 +127,9 @@ CARD_COLUMNS = ["conversations", "scored", "score_sum", "excluded", "unscored", 
 def _statements(dialect: str, all_versions: bool) -> list[tuple[Any, list[str], Select[Any]]]:
     """(table, its value columns, the SELECT filling it) for one kind of current card; built once per process
     (statements are immutable; a refresh adds its WHERE), as building them costs more than running them."""
-    answers = _source(dialect, all_versions, JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer,
-                      func.count()).join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(
-        JudgementRow.criterion_id, JudgementRow.status, JudgementRow.answer)
+    status, answer = effective_status(), effective_answer()  # a reviewer's standing answer counts over the AI's
+    answers = _source(dialect, all_versions, JudgementRow.criterion_id, status, answer, func.count()).join(
+        JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id).group_by(JudgementRow.criterion_id, status, answer)
     queue = (_source(dialect, all_versions, ReviewQueueRow.state, func.count())
              .join(JudgementRow, JudgementRow.score_card_id == ScoreCardRow.id)
              .join(ReviewQueueRow, ReviewQueueRow.judgement_id == JudgementRow.id).group_by(ReviewQueueRow.state))
