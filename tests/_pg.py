@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from scorer.store import Store
+
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-__all__ = ["ADMIN_URL", "fresh_postgres_url"]
+__all__ = ["ADMIN_URL", "fresh_postgres_url", "store_on"]
 
 
 def fresh_postgres_url() -> Iterator[str]:
@@ -30,3 +35,17 @@ def fresh_postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def store_on(kind: str, tmp_path: Path) -> Iterator[Store]:
+    """A store for a test parametrised by database: ``sqlite`` (a file under ``tmp_path``) or ``postgresql``/
+    ``postgres`` (a fresh database, dropped afterwards); for a fixture to ``yield from``."""
+    from scorer.store import Store
+
+    urls = iter([f"sqlite:///{tmp_path / 'store.db'}"]) if kind == "sqlite" else fresh_postgres_url()
+    store = Store(next(urls))
+    try:
+        yield store
+    finally:
+        store.close()
+        next(urls, None)

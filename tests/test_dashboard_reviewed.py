@@ -29,7 +29,7 @@ from scorer.store.reviews import record_review
 from scorer.store.rollup_models import ROLLUP_TABLES
 from scorer.types import Review, Rubric
 from tests._dashboard_data import RUBRIC, conversation
-from tests._pg import fresh_postgres_url
+from tests._pg import store_on
 from tests.test_auto_fail_sure import POLITE, _pending_card
 from tests.test_auto_fail_sure import RUBRIC as AF_RUBRIC
 from tests.test_dashboard_rollups import POLICY, assert_consistent, rollup_rows
@@ -40,13 +40,7 @@ N = 16  # A-1 handles conversations 0, 5, 10 and 15
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    urls = iter([f"sqlite:///{tmp_path / 'rv.db'}"]) if request.param == "sqlite" else fresh_postgres_url()
-    s = Store(next(urls))
-    try:
-        yield s
-    finally:
-        s.close()
-        next(urls, None)
+    yield from store_on(request.param, tmp_path)
 
 
 def scored(store: Store) -> Rubric:

@@ -35,7 +35,7 @@ from scorer.store.rollup_models import ROLLUP_TABLES, CardDayRow
 from scorer.types import Conversation, Review, Rubric, ScoreCard
 from scorer.usage import Usage
 from tests._dashboard_data import RUBRIC, conversation
-from tests._pg import fresh_postgres_url
+from tests._pg import store_on
 from tests._standing import counted_answers
 
 POLICY = RoutingPolicy(threshold=0.8, audit_rate=0.0)
@@ -48,18 +48,7 @@ FILTERS = [Filters(all_dates=True), Filters(team="Tech", all_dates=True), Filter
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'r.db'}")
-        yield s
-        s.close()
-        return
-    urls = fresh_postgres_url()
-    s = Store(next(urls))
-    try:
-        yield s
-    finally:
-        s.close()
-        next(urls, None)
+    yield from store_on(request.param, tmp_path)
 
 
 def rollup_rows(connection: Any) -> dict[str, list[tuple[Any, ...]]]:

@@ -21,7 +21,7 @@ from scorer.store.models import JudgementRow
 from scorer.store.reviews import record_review
 from scorer.store.sampling import candidates
 from scorer.types import Conversation, Review
-from tests._pg import fresh_postgres_url
+from tests._pg import store_on
 
 RUBRIC = parse_rubric("""
 id: ps
@@ -33,15 +33,7 @@ criteria:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'p.db'}")
-        yield s
-        s.close()
-    else:
-        for url in fresh_postgres_url():
-            s = Store(url)
-            yield s
-            s.close()
+    yield from store_on(request.param, tmp_path)
 
 
 def _conv(cid: str) -> Conversation:
